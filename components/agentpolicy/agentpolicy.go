@@ -1,0 +1,110 @@
+// Package agentpolicy owns the managed IAM policy the agent stacks attach to
+// their instance role (the template's ManagedPolicyARNs): read access to the
+// bootstrap script and nothing more. The secrets bucket needs no grant here;
+// the stack grants its instances read access to the bucket named in
+// SecretsBucket itself.
+package agentpolicy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/components/label"
+	"mtrlz.dev/ci-infra/components/policydoc"
+)
+
+// TypeToken is the Pulumi type of the component.
+const TypeToken = "ci-infra:iam:AgentPolicy"
+
+// DefaultName is the policy's physical name in the seed's account.
+const DefaultName = "buildkite-agent"
+
+var policyName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+
+// Args configures the policy.
+type Args struct {
+	// Name is the physical policy name; DefaultName when empty.
+	Name string
+	// BootstrapObjectARN is the ARN of the bootstrap script object. It is
+	// derived from the uploaded object, never typed.
+	BootstrapObjectARN pulumi.StringInput
+	// Tags are added to the policy.
+	Tags map[string]string
+}
+
+// AgentPolicy is the managed policy.
+type AgentPolicy struct {
+	pulumi.ResourceState
+
+	// Arn is what the agent stacks pass as ManagedPolicyARNs.
+	Arn pulumi.StringOutput `pulumi:"arn"`
+}
+
+func (a *Args) defaults() {
+	if a.Name == "" {
+		a.Name = DefaultName
+	}
+}
+
+// Validate reports every problem of the arguments at once.
+func (a Args) Validate() error {
+	var errs []error
+	if err := ValidateName(a.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if a.BootstrapObjectARN == nil {
+		errs = append(errs, errors.New("BootstrapObjectARN is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateName checks IAM's rules for a policy name.
+func ValidateName(name string) error {
+	if !policyName.MatchString(name) {
+		return fmt.Errorf("policy name %q must be 1-128 characters of letters, digits and +=,.@_-", name)
+	}
+	return nil
+}
+
+// Document is the policy: s3:GetObject on exactly the bootstrap object.
+func Document(bootstrapObjectARN string) policydoc.Document {
+	return policydoc.New(policydoc.Statement{
+		Sid:      "ReadBootstrapScript",
+		Effect:   "Allow",
+		Action:   []string{"s3:GetObject"},
+		Resource: []string{bootstrapObjectARN},
+	})
+}
+
+// New declares the policy.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*AgentPolicy, error) {
+	args.defaults()
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("agent policy %s: %w", name, err)
+	}
+	p := &AgentPolicy{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, p, opts...); err != nil {
+		return nil, err
+	}
+	doc := args.BootstrapObjectARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
+		return Document(arn).JSON()
+	}).(pulumi.StringOutput)
+	policy, err := iam.NewPolicy(ctx, label.Name(name, "policy"), &iam.PolicyArgs{
+		Name:        pulumi.String(args.Name),
+		Description: pulumi.String("Lets Buildkite agents read their bootstrap script, and nothing more."),
+		Policy:      doc,
+		Tags:        label.StringMap(args.Tags),
+	}, pulumi.Parent(p))
+	if err != nil {
+		return nil, err
+	}
+	p.Arn = policy.Arn
+	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{"arn": p.Arn}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

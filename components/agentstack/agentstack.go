@@ -1,0 +1,250 @@
+// Package agentstack owns one Buildkite Elastic CI Stack for AWS: a
+// CloudFormation stack of the published template, pinned by version, with
+// every parameter the program sets checked against that version's contract
+// before anything is deployed. Production runs two: the test agents and the
+// builders that keep a warm build cache.
+package agentstack
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudformation"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/components/label"
+)
+
+// TypeToken is the Pulumi type of the component.
+const TypeToken = "ci-infra:buildkite:AgentStack"
+
+// Capabilities are what the template needs CloudFormation to allow: it
+// creates named IAM resources and contains a SAM application (the scaler).
+var Capabilities = []string{"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}
+
+var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+
+// Args configures an agent stack.
+type Args struct {
+	// StackName is the CloudFormation stack's name, e.g. "buildkite".
+	StackName string
+	// TemplateVersion pins the Elastic CI Stack release, e.g. "v6.71.1".
+	TemplateVersion string
+	// Queue is the Buildkite queue the agents serve.
+	Queue string
+	// MinSize and MaxSize bound the number of instances.
+	MinSize, MaxSize int
+	// InstanceTypes are tried in order (up to 25), e.g. ["c5.2xlarge"].
+	InstanceTypes []string
+	// ScaleInIdleSeconds is how long an instance may sit idle before it
+	// terminates itself. Ignored when KeepWarm is set.
+	ScaleInIdleSeconds int
+	// KeepWarm keeps the baseline instances, and so their local build caches,
+	// alive: see warmParameters.
+	KeepWarm bool
+	// KeyName is an EC2 key pair for SSH; empty disables SSH (Session
+	// Manager still works). Setting it opens tcp/22 to the world.
+	KeyName string
+	// Region is the region of the secrets bucket.
+	Region string
+
+	// ManagedPolicyARN is attached to the instance role.
+	ManagedPolicyARN pulumi.StringInput
+	// BootstrapScriptURL is the s3:// URL of the bootstrap script.
+	BootstrapScriptURL pulumi.StringInput
+	// SecretsBucket is the name of the managed-secrets bucket.
+	SecretsBucket pulumi.StringInput
+	// AgentTokenPath is the SSM parameter holding the registration token.
+	AgentTokenPath pulumi.StringInput
+	// VpcID and SubnetIDs place the instances.
+	VpcID     pulumi.StringInput
+	SubnetIDs pulumi.StringArrayInput
+
+	// Tags are added to the stack, which propagates them to its resources.
+	Tags map[string]string
+}
+
+// AgentStack is one Elastic CI Stack.
+type AgentStack struct {
+	pulumi.ResourceState
+
+	// StackName is the CloudFormation stack's name.
+	StackName pulumi.StringOutput `pulumi:"stackName"`
+	// StackID is the stack's ARN.
+	StackID pulumi.StringOutput `pulumi:"stackId"`
+}
+
+// Validate reports every problem of the arguments at once, including every
+// static parameter that the pinned template would reject.
+func (a Args) Validate() error {
+	var errs []error
+	if err := a.ValidateStackName(); err != nil {
+		errs = append(errs, err)
+	}
+	if a.MinSize < 0 {
+		errs = append(errs, fmt.Errorf("MinSize must be >= 0, got %d", a.MinSize))
+	}
+	if a.MaxSize < 1 {
+		errs = append(errs, fmt.Errorf("MaxSize must be >= 1, got %d", a.MaxSize))
+	}
+	if a.MinSize > a.MaxSize {
+		errs = append(errs, fmt.Errorf("MinSize (%d) must not exceed MaxSize (%d)", a.MinSize, a.MaxSize))
+	}
+	if a.KeepWarm && a.MinSize < 1 {
+		errs = append(errs, errors.New("KeepWarm needs MinSize >= 1: with no baseline instance there is no cache to keep"))
+	}
+	if len(a.InstanceTypes) == 0 || len(a.InstanceTypes) > 25 {
+		errs = append(errs, fmt.Errorf("need 1 to 25 instance types, got %d", len(a.InstanceTypes)))
+	}
+	if !a.KeepWarm && a.ScaleInIdleSeconds < 60 {
+		errs = append(errs, fmt.Errorf("ScaleInIdleSeconds must be >= 60 (0 would keep idle instances forever), got %d", a.ScaleInIdleSeconds))
+	}
+	if a.Region == "" {
+		errs = append(errs, errors.New("Region is required"))
+	}
+	for field, in := range map[string]any{
+		"ManagedPolicyARN": a.ManagedPolicyARN, "BootstrapScriptURL": a.BootstrapScriptURL,
+		"SecretsBucket": a.SecretsBucket, "AgentTokenPath": a.AgentTokenPath,
+		"VpcID": a.VpcID, "SubnetIDs": a.SubnetIDs,
+	} {
+		if in == nil { // a nil interface input stays nil inside `any`
+			errs = append(errs, fmt.Errorf("%s is required", field))
+		}
+	}
+	contract, err := ContractFor(a.TemplateVersion)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		params := a.StaticParameters()
+		for _, name := range slices.Sorted(maps.Keys(params)) {
+			if err := contract.Check(name, params[name]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, name := range DynamicParameterNames {
+			if _, ok := contract.Parameters[name]; !ok {
+				errs = append(errs, fmt.Errorf("template %s has no parameter %s", a.TemplateVersion, name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateStackName checks the CloudFormation stack name rules.
+func (a Args) ValidateStackName() error {
+	if !stackName.MatchString(a.StackName) {
+		return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens (at most 128)", a.StackName)
+	}
+	return nil
+}
+
+// DynamicParameterNames are the parameters whose values come from other
+// resources (known only after they exist).
+var DynamicParameterNames = []string{
+	"ManagedPolicyARNs", "BootstrapScriptUrl", "SecretsBucket",
+	"BuildkiteAgentTokenParameterStorePath", "VpcId", "Subnets",
+}
+
+// StaticParameters are the template parameters known before anything is
+// deployed, as CloudFormation receives them (numbers travel as strings).
+func (a Args) StaticParameters() map[string]string {
+	p := map[string]string{
+		"BuildkiteQueue": a.Queue,
+		"MinSize":        strconv.Itoa(a.MinSize),
+		"MaxSize":        strconv.Itoa(a.MaxSize),
+		"InstanceTypes":  strings.Join(a.InstanceTypes, ","),
+		// User namespace remapping breaks permissions on bind mounts with
+		// autouseradd (the seed's reason); the trust model does not rely on it.
+		"EnableDockerUserNamespaceRemap": "false",
+		// Our own secrets bucket, fetched over TLS with SSE required.
+		"SecretsBucketEncryption": "true",
+		"SecretsBucketRegion":     a.Region,
+		// IMDSv1 lets any SSRF in a build read the instance role's keys.
+		"IMDSv2Tokens":        "required",
+		"RootVolumeEncrypted": "true",
+		// Public subnets without NAT: agents need a public address to reach
+		// Buildkite and GitHub.
+		"AssociatePublicIpAddress": "true",
+	}
+	if a.KeyName != "" {
+		p["KeyName"] = a.KeyName
+	}
+	if a.KeepWarm {
+		maps.Copy(p, warmParameters())
+	} else {
+		p["ScaleInIdlePeriod"] = strconv.Itoa(a.ScaleInIdleSeconds)
+	}
+	if a.MinSize > 0 {
+		// The stack waits for MinSize instances to signal at creation; give
+		// the bootstrap script and cold Docker pulls more than the 5 minutes
+		// of the default.
+		p["InstanceCreationTimeout"] = "PT15M"
+	}
+	return p
+}
+
+// warmParameters keep the baseline builders alive and let only the surplus
+// go. By default an instance terminates itself after ScaleInIdlePeriod idle
+// seconds; at desired == MinSize the ASG then launches a fresh, cold
+// replacement, so a min-1 stack would lose its cache every idle period.
+// Instead: no idle self-termination; the scaler lowers desired capacity when
+// the queue is empty (DisableScaleIn=false) and the ASG, no longer blocked by
+// scale-in protection, removes the surplus instance; graceful shutdown lets a
+// running job finish first.
+func warmParameters() map[string]string {
+	return map[string]string{
+		"ScaleInIdlePeriod":                    "0",
+		"DisableScaleIn":                       "false",
+		"InstanceScaleInProtection":            "false",
+		"BuildkiteAgentEnableGracefulShutdown": "true",
+	}
+}
+
+// New declares the stack.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*AgentStack, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("agent stack %s: %w", name, err)
+	}
+	s := &AgentStack{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, s, opts...); err != nil {
+		return nil, err
+	}
+	params := pulumi.StringMap{}
+	for k, v := range args.StaticParameters() {
+		params[k] = pulumi.String(v)
+	}
+	params["ManagedPolicyARNs"] = args.ManagedPolicyARN
+	params["BootstrapScriptUrl"] = args.BootstrapScriptURL
+	params["SecretsBucket"] = args.SecretsBucket
+	params["BuildkiteAgentTokenParameterStorePath"] = args.AgentTokenPath
+	params["VpcId"] = args.VpcID
+	params["Subnets"] = args.SubnetIDs.ToStringArrayOutput().ApplyT(func(ids []string) string {
+		return strings.Join(ids, ",")
+	}).(pulumi.StringOutput)
+
+	caps := pulumi.StringArray{}
+	for _, c := range Capabilities {
+		caps = append(caps, pulumi.String(c))
+	}
+	stack, err := cloudformation.NewStack(ctx, label.Name(name, "stack"), &cloudformation.StackArgs{
+		Name:         pulumi.String(args.StackName),
+		TemplateUrl:  pulumi.String(TemplateURL(args.TemplateVersion)),
+		Capabilities: caps,
+		Parameters:   params,
+		Tags:         label.StringMap(args.Tags),
+	}, pulumi.Parent(s))
+	if err != nil {
+		return nil, err
+	}
+	s.StackName = stack.Name
+	s.StackID = stack.ID().ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{"stackName": s.StackName, "stackId": s.StackID}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,104 @@
+// Package zone owns the private Route 53 hosted zone of the agents' VPC
+// (internal.mtrlz.dev in production): its records resolve only from
+// instances launched into that VPC.
+package zone
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/components/label"
+)
+
+// TypeToken is the Pulumi type of the component.
+const TypeToken = "ci-infra:dns:PrivateZone"
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateDomain checks that name is a lowercase DNS name of at least two
+// labels, written without a trailing dot.
+func ValidateDomain(name string) error {
+	if name == "" {
+		return errors.New("domain name is empty")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("domain name %q is longer than 253 characters", name)
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("domain name %q needs at least two labels, such as internal.example.com", name)
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return fmt.Errorf("domain name %q has label %q: labels are 1-63 lowercase letters, digits or inner hyphens", name, l)
+		}
+	}
+	return nil
+}
+
+// Args configures the zone.
+type Args struct {
+	// Name is the zone's domain, e.g. "internal.mtrlz.dev".
+	Name string
+	// VpcID is the VPC whose instances may resolve the zone.
+	VpcID pulumi.StringInput
+	// Region is the VPC's region.
+	Region string
+	// Tags are added to the zone.
+	Tags map[string]string
+}
+
+// PrivateZone is the hosted zone.
+type PrivateZone struct {
+	pulumi.ResourceState
+
+	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
+}
+
+// Validate reports every problem of the arguments at once.
+func (a Args) Validate() error {
+	var errs []error
+	if err := ValidateDomain(a.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if a.VpcID == nil {
+		errs = append(errs, errors.New("VpcID is required: a private zone belongs to a VPC"))
+	}
+	if a.Region == "" {
+		errs = append(errs, errors.New("Region is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// New declares the zone. It is protected: deleting it deletes its records.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*PrivateZone, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("private zone %s: %w", name, err)
+	}
+	z := &PrivateZone{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, z, opts...); err != nil {
+		return nil, err
+	}
+	zone, err := route53.NewZone(ctx, label.Name(name, "zone"), &route53.ZoneArgs{
+		Name:    pulumi.String(args.Name),
+		Comment: pulumi.String("Private zone of the Buildkite agents' VPC; managed by Pulumi."),
+		Vpcs: route53.ZoneVpcArray{
+			&route53.ZoneVpcArgs{VpcId: args.VpcID, VpcRegion: pulumi.String(args.Region)},
+		},
+		ForceDestroy: pulumi.Bool(false),
+		Tags:         label.StringMap(args.Tags),
+	}, pulumi.Parent(z), pulumi.Protect(true))
+	if err != nil {
+		return nil, err
+	}
+	z.ZoneID = zone.ZoneId
+	if err := ctx.RegisterResourceOutputs(z, pulumi.Map{"zoneId": z.ZoneID}); err != nil {
+		return nil, err
+	}
+	return z, nil
+}

@@ -1,0 +1,190 @@
+// Package stacks owns the composition of a stack: it reads and validates the
+// stack's config (config.go), then declares the components with typed Args
+// and returns the outputs an operator needs. Components never read config;
+// this package is the only one that does.
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/components/agentpolicy"
+	"mtrlz.dev/ci-infra/components/agentstack"
+	"mtrlz.dev/ci-infra/components/agenttoken"
+	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/label"
+	"mtrlz.dev/ci-infra/components/network"
+	"mtrlz.dev/ci-infra/components/zone"
+	"mtrlz.dev/ci-infra/scripts"
+)
+
+// Object keys the agents read. The Elastic CI Stack's secrets hook looks
+// for these exact names at the root of the secrets bucket.
+const (
+	BootstrapKey     = "bootstrap.sh"
+	PrivateSSHKeyKey = "private_ssh_key"
+)
+
+// Run is the Pulumi program: main hands it the context.
+func Run(ctx *pulumi.Context) error {
+	outputs, err := Build(ctx)
+	if err != nil {
+		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
+}
+
+// Build declares every resource of the stack and returns its outputs. It
+// returns a config error, naming the key, before declaring anything.
+func Build(ctx *pulumi.Context) (pulumi.Map, error) {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tags := label.Base(ctx.Project(), ctx.Stack())
+
+	net, err := network.New(ctx, "network", network.Args{
+		CIDR:              cfg.VpcCIDR,
+		AvailabilityZones: cfg.Zones(),
+		Region:            cfg.Region,
+		Tags:              tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Who read which secret, and when: the secrets bucket logs every access
+	// into a bucket of its own.
+	secretsLogs, err := bucket.New(ctx, "secrets-logs", bucket.Args{
+		Name:           cfg.SecretsLogBucketName(),
+		AcceptLogsFrom: []string{cfg.SecretsBucketName()},
+		Protect:        true,
+		Tags:           tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := bucket.New(ctx, "secrets", bucket.Args{
+		Name:       cfg.SecretsBucketName(),
+		Versioned:  true,
+		AccessLogs: &bucket.AccessLogs{Bucket: secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
+		Objects: []bucket.Object{
+			{Key: PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
+		},
+		Protect: true,
+		Tags:    tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	config, err := bucket.New(ctx, "config", bucket.Args{
+		Name:      cfg.ConfigBucketName(),
+		Versioned: true,
+		Objects: []bucket.Object{
+			{Key: BootstrapKey, Content: pulumi.String(scripts.Bootstrap), ContentType: "text/x-shellscript"},
+		},
+		Protect: true,
+		Tags:    tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	policy, err := agentpolicy.New(ctx, "agent-policy", agentpolicy.Args{
+		Name:               cfg.AgentPolicyName,
+		BootstrapObjectARN: config.ObjectARNs[BootstrapKey],
+		Tags:               tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	token, err := agenttoken.New(ctx, "agent-token", agenttoken.Args{
+		Path:  fmt.Sprintf("/%s/%s/buildkite-agent-token", ctx.Project(), ctx.Stack()),
+		Token: cfg.BuildkiteAgentToken,
+		Tags:  tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	shared := agentstack.Args{
+		TemplateVersion:    cfg.ElasticStackVersion,
+		KeyName:            cfg.AgentKeyName,
+		Region:             cfg.Region,
+		ManagedPolicyARN:   policy.Arn,
+		BootstrapScriptURL: config.ObjectURLs[BootstrapKey],
+		SecretsBucket:      secrets.Name,
+		AgentTokenPath:     token.Path,
+		VpcID:              net.VpcID,
+		SubnetIDs:          net.SubnetIDs,
+	}
+	agentsArgs := shared
+	agentsArgs.StackName = cfg.AgentsStackName
+	agentsArgs.Queue = cfg.AgentsQueue
+	agentsArgs.MinSize, agentsArgs.MaxSize = cfg.AgentsMinSize, cfg.AgentsMaxSize
+	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
+	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
+	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
+	agents, err := agentstack.New(ctx, "agents", agentsArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	buildersArgs := shared
+	buildersArgs.StackName = cfg.BuildersStackName
+	buildersArgs.Queue = cfg.BuildersQueue
+	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMaxSize
+	buildersArgs.InstanceTypes = cfg.BuildersInstanceTypes
+	buildersArgs.KeepWarm = true
+	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
+	builders, err := agentstack.New(ctx, "builders", buildersArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	internal, err := zone.New(ctx, "internal-zone", zone.Args{
+		Name:   cfg.InternalZoneName,
+		VpcID:  net.VpcID,
+		Region: cfg.Region,
+		Tags:   tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	downloads, err := bucket.New(ctx, "downloads", bucket.Args{
+		Name:                  cfg.DownloadsBucketName,
+		PublicRead:            true,
+		Versioned:             true,
+		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
+		Protect:               true,
+		Tags:                  tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	return pulumi.Map{
+		"vpcId":                net.VpcID,
+		"subnetIds":            net.SubnetIDs,
+		"agentsStackName":      agents.StackName,
+		"buildersStackName":    builders.StackName,
+		"configBucketName":     config.Name,
+		"secretsBucketName":    secrets.Name,
+		"secretsLogBucketName": secretsLogs.Name,
+		"bootstrapScriptUrl":   config.ObjectURLs[BootstrapKey],
+		"agentPolicyArn":       policy.Arn,
+		"agentTokenParameter":  token.Path,
+		"internalZoneId":       internal.ZoneID,
+		"downloadsBucketName":  downloads.Name,
+		// Path-style HTTPS works for a dotted bucket name, where the
+		// virtual-hosted form's certificate would not match.
+		"downloadsUrl": pulumi.Sprintf("https://s3.%s.amazonaws.com/%s/", cfg.Region, downloads.Name),
+	}, nil
+}
