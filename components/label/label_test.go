@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	_ "mtrlz.dev/ci-infra/internal/plantest" // registers -update for `go test ./... -update`
 )
 
 func TestName(t *testing.T) {

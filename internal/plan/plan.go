@@ -68,7 +68,9 @@ type Options struct {
 }
 
 // Run runs program under mocks and returns what it would register. An error
-// from the program (a config error, say) is returned as is.
+// from the program (a config error, say) is returned as is, together with
+// the plan of whatever was registered before it, so that a caller can check
+// that a bad input touched nothing.
 func Run(program Program, opts Options) (*Plan, error) {
 	region := opts.Config["aws:region"]
 	if region == "" {
@@ -103,12 +105,21 @@ func Run(program Program, opts Options) (*Plan, error) {
 		info.Config = opts.Config
 		info.ConfigSecretKeys = opts.Secrets
 	}
-	if err := pulumi.RunErr(body, pulumi.WithMocks(opts.Project, opts.Stack, mocks), config); err != nil {
-		return nil, err
-	}
+	err := pulumi.RunErr(body, pulumi.WithMocks(opts.Project, opts.Stack, mocks), config)
 	p.Resources = mocks.resources()
 	sort.Slice(p.Resources, func(i, j int) bool { return p.Resources[i].URN < p.Resources[j].URN })
-	return p, nil
+	return p, err
+}
+
+// Registered returns the resources other than the stack itself.
+func (p *Plan) Registered() []Resource {
+	var rs []Resource
+	for _, r := range p.Resources {
+		if r.Type != resource.RootStackType.String() {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // Find returns the resources of the given type token whose logical name is

@@ -1,0 +1,105 @@
+// Package plantest is the shared helper of the tests: it runs a program or
+// a stack under the plan's mocks, finds the repository root, and keeps
+// golden files. Every test package imports it, which also registers the
+// -update flag, so `go test ./... -update` works across the tree.
+package plantest
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files with the current output")
+
+// Project and Stack name the runs of Run.
+const (
+	Project = "ci-infra"
+	Stack   = "test"
+)
+
+// Run runs program under the mocks with the given config (fully qualified
+// keys) and fails the test on error.
+func Run(t testing.TB, program plan.Program, config map[string]string, secrets ...string) *plan.Plan {
+	t.Helper()
+	p, err := RunErr(program, config, secrets...)
+	require.NoError(t, err)
+	return p
+}
+
+// RunErr is Run for tests that expect an error; the plan holds what was
+// registered before it.
+func RunErr(program plan.Program, config map[string]string, secrets ...string) (*plan.Plan, error) {
+	if config == nil {
+		config = map[string]string{}
+	}
+	return plan.Run(program, plan.Options{Project: Project, Stack: Stack, Config: config, Secrets: secrets})
+}
+
+// Component wraps a function that declares components into a Program that
+// returns no outputs.
+func Component(declare func(ctx *pulumi.Context) error) plan.Program {
+	return func(ctx *pulumi.Context) (pulumi.Map, error) {
+		return pulumi.Map{}, declare(ctx)
+	}
+}
+
+// Root is the repository root (the directory of go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	require.True(t, ok)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// StackOptions loads the config of a stack of the repository exactly as the
+// plan command does.
+func StackOptions(t testing.TB, stack string) plan.Options {
+	t.Helper()
+	opts, err := plan.LoadOptions(Root(t), stack)
+	require.NoError(t, err)
+	return opts
+}
+
+// Golden compares got with testdata/NAME next to the test, or rewrites the
+// file when the tests run with -update.
+func Golden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "no golden file: run `go test ./... -update` and review the diff")
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from the current output; if the change is intended, run `go test ./... -update` and commit the diff.\n%s", path, firstDifference(want, got))
+	}
+}
+
+func firstDifference(want, got []byte) string {
+	wl, gl := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g []byte
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if !bytes.Equal(w, g) {
+			return fmt.Sprintf("first difference at line %d:\n  want: %s\n  got:  %s", i+1, w, g)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plantest"
+)
+
+// TestProdPlanGolden keeps the production plan in testdata/prod.json, so
+// that every infrastructure change is a readable diff in review. Refresh
+// with `go test ./... -update`.
+func TestProdPlanGolden(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "prod", "-json", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	plantest.Golden(t, "prod.json", stdout.Bytes())
+
+	var doc struct {
+		Project   string
+		Stack     string
+		Resources []struct {
+			URN, Type, Name, Parent string
+			Protect                 bool
+			Inputs                  map[string]any
+		}
+		Outputs map[string]any
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &doc))
+	assert.Equal(t, "ci-infra", doc.Project)
+	assert.Equal(t, "prod", doc.Stack)
+	assert.NotEmpty(t, doc.Resources)
+	assert.NotEmpty(t, doc.Outputs)
+	assert.NotContains(t, stdout.String(), "plan-placeholder-for", "secret placeholders are shown as [secret]")
+}
+
+func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "prod", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildkiteAgentToken")
+	assert.Contains(t, out, "\nagents  ci-infra:buildkite:AgentStack\n")
+	assert.Contains(t, out, "\n    agents-stack  aws:cloudformation/stack:Stack\n")
+	assert.Contains(t, out, "config-bucket  aws:s3/bucketV2:BucketV2  [protected]")
+	assert.Contains(t, out, "Outputs:\n")
+}
+
+func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
+	dir := t.TempDir()
+	project, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.bad.yaml"), []byte(
+		"config:\n  aws:region: us-east-1\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 3\n"), 0o644))
+
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "bad", "-dir", dir}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout.String(), "nothing is planned")
+	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix:")
+	assert.Contains(t, stderr.String(), "ci-infra:buildersMaxSize:")
+}
+
+func TestUnknownStackFileIsAnError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "nosuchstack", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	assert.Equal(t, 1, code, "a stack with no file lacks its required keys")
+	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix: not set")
+}

@@ -1,0 +1,109 @@
+package stacks
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
+)
+
+// badConfig runs the program with the production config changed by edit and
+// returns the error, after checking that nothing was registered.
+func badConfig(t *testing.T, edit func(cfg map[string]string, secrets *[]string)) error {
+	t.Helper()
+	opts := plantest.StackOptions(t, "prod")
+	edit(opts.Config, &opts.Secrets)
+	p, err := plan.Run(Build, opts)
+	require.Error(t, err)
+	assert.Empty(t, p.Registered(), "bad config touches nothing")
+	return err
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	set := func(key, value string) func(map[string]string, *[]string) {
+		return func(c map[string]string, _ *[]string) { c[key] = value }
+	}
+	unset := func(key string) func(map[string]string, *[]string) {
+		return func(c map[string]string, _ *[]string) { delete(c, key) }
+	}
+	tests := []struct {
+		name     string
+		edit     func(map[string]string, *[]string)
+		wantKey  string
+		wantText string
+	}{
+		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "3" }, "ci-infra:buildersMaxSize", "must be >= buildersMinSize (3)"},
+		{"negative min", set("ci-infra:agentsMinSize", "-1"), "ci-infra:agentsMinSize", "must be >= 0"},
+		{"zero max", set("ci-infra:agentsMaxSize", "0"), "ci-infra:agentsMaxSize", "must be >= 1"},
+		{"size not a number", set("ci-infra:agentsMaxSize", "ten"), "ci-infra:agentsMaxSize", "whole number"},
+		{"unknown instance type", set("ci-infra:agentsInstanceTypes", `["c5.2xlarge","z9.mega"]`), "ci-infra:agentsInstanceTypes", `"z9.mega" has no price`},
+		{"instance types not a list", set("ci-infra:buildersInstanceTypes", "c5.2xlarge"), "ci-infra:buildersInstanceTypes", "list of strings"},
+		{"empty instance types", set("ci-infra:buildersInstanceTypes", "[]"), "ci-infra:buildersInstanceTypes", "1 to 25"},
+		{"empty zone", set("ci-infra:internalZoneName", ""), "ci-infra:internalZoneName", "empty"},
+		{"malformed zone", set("ci-infra:internalZoneName", "internal mtrlz dev"), "ci-infra:internalZoneName", "two labels"},
+		{"zone with scheme", set("ci-infra:internalZoneName", "https://internal.mtrlz.dev"), "ci-infra:internalZoneName", "label"},
+		{"suffix with capitals", set("ci-infra:bucketSuffix", "Mtrlz"), "ci-infra:bucketSuffix", "no capitals"},
+		{"suffix with dots", set("ci-infra:bucketSuffix", "mtrlz.dev"), "ci-infra:bucketSuffix", "no dots"},
+		{"suffix too long", set("ci-infra:bucketSuffix", "a-very-long-suffix-that-pushes-the-log-bucket-past-63"), "ci-infra:bucketSuffix", "3 to 63"},
+		{"suffix missing", unset("ci-infra:bucketSuffix"), "ci-infra:bucketSuffix", "pulumi config set bucketSuffix"},
+		{"downloads bucket malformed", set("ci-infra:downloadsBucketName", "Downloads.mtrlz.dev"), "ci-infra:downloadsBucketName", "lowercase"},
+		{"token missing", unset("ci-infra:buildkiteAgentToken"), "ci-infra:buildkiteAgentToken", "pulumi config set --secret buildkiteAgentToken"},
+		{"ssh key missing", unset("ci-infra:agentSshPrivateKey"), "ci-infra:agentSshPrivateKey", "pulumi config set --secret agentSshPrivateKey"},
+		{"token in plain text", func(c map[string]string, s *[]string) {
+			*s = []string{"ci-infra:agentSshPrivateKey"}
+		}, "ci-infra:buildkiteAgentToken", "plain text"},
+		{"unpinned template", set("ci-infra:elasticStackVersion", "latest"), "ci-infra:elasticStackVersion", "not pinned"},
+		{"template without contract", set("ci-infra:elasticStackVersion", "v7.0.0"), "ci-infra:elasticStackVersion", "no parameter contract"},
+		{"region malformed", set("aws:region", "useast1"), "aws:region", "not an AWS region"},
+		{"region not priced", set("aws:region", "ap-south-2"), "aws:region", "no prices"},
+		{"duplicate queues", set("ci-infra:buildersQueue", "default"), "ci-infra:buildersQueue", "also agentsQueue"},
+		{"duplicate stack names", set("ci-infra:buildersStackName", "buildkite"), "ci-infra:buildersStackName", "also agentsStackName"},
+		{"builders without baseline", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "0" }, "ci-infra:buildersMinSize", "warm build cache"},
+		{"idle forever", set("ci-infra:agentsScaleInIdleSeconds", "0"), "ci-infra:agentsScaleInIdleSeconds", "at least 60"},
+		{"public vpc", set("ci-infra:vpcCidr", "8.8.0.0/16"), "ci-infra:vpcCidr", "private"},
+		{"one zone", set("ci-infra:availabilityZones", `["us-east-1a"]`), "ci-infra:availabilityZones", "at least two"},
+		{"zone of another region", set("ci-infra:availabilityZones", `["us-east-1a","eu-west-1b"]`), "ci-infra:availabilityZones", "not a zone of us-east-1"},
+		{"bad policy name", set("ci-infra:agentPolicyName", "buildkite agent"), "ci-infra:agentPolicyName", "policy name"},
+		{"bad stack name", set("ci-infra:agentsStackName", "build_kite"), "ci-infra:agentsStackName", "stack name"},
+		{"queue with shell metacharacters", set("ci-infra:agentsQueue", "default;rm"), "ci-infra:agentsQueue", "letters, digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := badConfig(t, tt.edit)
+			var cerr *ConfigError
+			require.ErrorAs(t, err, &cerr)
+			found := false
+			for _, p := range cerr.Problems {
+				if assert.Regexp(t, `^(ci-infra|aws):\w+: `, p.Error(), "every problem starts with its key") &&
+					len(p.Error()) > len(tt.wantKey) && p.Error()[:len(tt.wantKey)+1] == tt.wantKey+":" {
+					assert.Contains(t, p.Error(), tt.wantText)
+					found = true
+				}
+			}
+			assert.True(t, found, "no problem names %s in:\n%v", tt.wantKey, err)
+		})
+	}
+}
+
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	err := badConfig(t, func(c map[string]string, _ *[]string) {
+		c["ci-infra:agentsMaxSize"] = "0"
+		c["ci-infra:bucketSuffix"] = "Bad"
+		c["ci-infra:internalZoneName"] = ""
+	})
+	var cerr *ConfigError
+	require.ErrorAs(t, err, &cerr)
+	assert.GreaterOrEqual(t, len(cerr.Problems), 3)
+}
+
+func TestProdConfigIsValid(t *testing.T) {
+	opts := plantest.StackOptions(t, "prod")
+	_, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	raw, _ := json.Marshal(opts.Config)
+	assert.NotContains(t, string(raw), "arn:aws", "no ARN is typed in config")
+}

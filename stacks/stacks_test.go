@@ -1,0 +1,181 @@
+package stacks
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/components/agentstack"
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
+)
+
+func prodPlan(t *testing.T) *plan.Plan {
+	t.Helper()
+	p, err := plan.Run(Build, plantest.StackOptions(t, "prod"))
+	require.NoError(t, err)
+	return p
+}
+
+func TestProdAgentStacks(t *testing.T) {
+	p := prodPlan(t)
+	tests := []struct {
+		resource string
+		want     map[string]string
+	}{
+		{"agents-stack", map[string]string{
+			"BuildkiteQueue": "default", "MinSize": "0", "MaxSize": "10", "InstanceTypes": "c5.2xlarge",
+			"ScaleInIdlePeriod": "300",
+		}},
+		{"builders-stack", map[string]string{
+			"BuildkiteQueue": "builders", "MinSize": "1", "MaxSize": "2", "InstanceTypes": "c5.2xlarge",
+			"ScaleInIdlePeriod": "0", "DisableScaleIn": "false", "InstanceScaleInProtection": "false",
+		}},
+	}
+	contract, err := agentstack.ContractFor("v6.71.1")
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.resource, func(t *testing.T) {
+			stack, err := p.Get("aws:cloudformation/stack:Stack", tt.resource)
+			require.NoError(t, err)
+			params := stack.Input("parameters").(map[string]any)
+			common := map[string]string{
+				"EnableDockerUserNamespaceRemap":        "false",
+				"IMDSv2Tokens":                          "required",
+				"RootVolumeEncrypted":                   "true",
+				"SecretsBucketEncryption":               "true",
+				"SecretsBucket":                         "buildkite-managedsecrets-mtrlz",
+				"BootstrapScriptUrl":                    "s3://buildkite-config-mtrlz/bootstrap.sh",
+				"ManagedPolicyARNs":                     "arn:aws:iam::123456789012:policy/buildkite-agent",
+				"BuildkiteAgentTokenParameterStorePath": "/ci-infra/prod/buildkite-agent-token",
+			}
+			for k, v := range maps.All(tt.want) {
+				common[k] = v
+			}
+			for k, v := range common {
+				assert.Equal(t, v, params[k], k)
+			}
+			assert.NotContains(t, params, "BuildkiteAgentToken")
+			assert.NotContains(t, params, "KeyName", "SSH stays closed unless agentKeyName is set")
+			assert.Len(t, strings.Split(params["Subnets"].(string), ","), 2)
+			assert.True(t, strings.HasPrefix(params["VpcId"].(string), "vpc-"))
+			for k, v := range params {
+				assert.NoError(t, contract.Check(k, v.(string)), "every parameter fits the pinned template")
+			}
+		})
+	}
+	names := []any{}
+	for _, s := range p.Find("aws:cloudformation/stack:Stack", "") {
+		names = append(names, s.Input("name"))
+	}
+	assert.ElementsMatch(t, []any{"buildkite", "buildkite-builders"}, names)
+}
+
+func TestProdNamesAndOutputs(t *testing.T) {
+	p := prodPlan(t)
+	buckets := map[string]bool{}
+	for _, b := range p.Find("aws:s3/bucketV2:BucketV2", "") {
+		buckets[b.Input("bucket").(string)] = b.Protect
+	}
+	assert.Equal(t, map[string]bool{
+		"buildkite-config-mtrlz":              true,
+		"buildkite-managedsecrets-mtrlz":      true,
+		"buildkite-managedsecrets-logs-mtrlz": true,
+		"downloads.mtrlz.dev":                 true,
+	}, buckets, "the seed's buckets, all protected")
+
+	z, err := p.Get("aws:route53/zone:Zone", "internal-zone-zone")
+	require.NoError(t, err)
+	assert.Equal(t, "internal.mtrlz.dev", z.Input("name"))
+	vpc, err := p.Get("aws:ec2/vpc:Vpc", "network-vpc")
+	require.NoError(t, err)
+	assert.Equal(t, p.Outputs["vpcId"].Value, z.Input("vpcs").([]any)[0].(map[string]any)["vpcId"], "the zone belongs to the agents' VPC")
+	_ = vpc
+
+	for _, key := range []string{"agentsStackName", "buildersStackName", "configBucketName", "secretsBucketName",
+		"bootstrapScriptUrl", "agentPolicyArn", "internalZoneId", "downloadsUrl"} {
+		assert.Contains(t, p.Outputs, key)
+	}
+	assert.Equal(t, "https://s3.us-east-1.amazonaws.com/downloads.mtrlz.dev/", p.Outputs["downloadsUrl"].Value)
+	assert.Equal(t, "s3://buildkite-config-mtrlz/bootstrap.sh", p.Outputs["bootstrapScriptUrl"].Value)
+}
+
+func TestProdSecretsStaySecret(t *testing.T) {
+	p := prodPlan(t)
+	key, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-private_ssh_key")
+	require.NoError(t, err)
+	assert.True(t, key.IsSecret("content"))
+	token, err := p.Get("aws:ssm/parameter:Parameter", "agent-token-parameter")
+	require.NoError(t, err)
+	assert.True(t, token.IsSecret("value"))
+	assert.True(t, token.Protect)
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken"}, p.Placeholders)
+}
+
+// taggable lists the AWS types of the program that take tags.
+var taggable = []string{
+	"aws:s3/bucketV2:BucketV2", "aws:s3/bucketObjectv2:BucketObjectv2", "aws:iam/policy:Policy",
+	"aws:ssm/parameter:Parameter", "aws:route53/zone:Zone", "aws:cloudformation/stack:Stack",
+	"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway",
+	"aws:ec2/routeTable:RouteTable", "aws:ec2/vpcEndpoint:VpcEndpoint",
+}
+
+func TestProdEveryResourceIsTaggedParentedAndNamed(t *testing.T) {
+	p := prodPlan(t)
+	for _, r := range p.Registered() {
+		if !r.Custom {
+			continue
+		}
+		parent, ok := p.ByURN(r.Parent)
+		if assert.True(t, ok && !parent.Custom, "%s is parented to a component", r.Name) {
+			assert.True(t, strings.HasPrefix(r.Name, parent.Name+"-"), "%s is named <component>-<role>", r.Name)
+		}
+		if slices.Contains(taggable, r.Type) {
+			tags, _ := r.Input("tags").(map[string]any)
+			assert.Equal(t, "ci-infra", tags["project"], r.Name)
+			assert.Equal(t, "prod", tags["stack"], r.Name)
+			assert.Equal(t, "pulumi", tags["managed-by"], r.Name)
+		}
+	}
+}
+
+func TestConfigSchemaMatchesConfigStruct(t *testing.T) {
+	project, err := workspace.LoadProject(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	require.NoError(t, err)
+	var structKeys []string
+	for _, f := range Fields() {
+		if strings.Contains(f.Key, ":") {
+			continue // provider config such as aws:region lives in the stack file
+		}
+		structKeys = append(structKeys, f.Key)
+		schema, ok := project.Config[f.Key]
+		if !assert.True(t, ok, "Pulumi.yaml declares %s", f.Key) {
+			continue
+		}
+		assert.NotNil(t, schema.Type, "%s has a type", f.Key)
+		assert.NotEmpty(t, schema.Description, "%s has a description", f.Key)
+		assert.Equal(t, f.Secret, schema.Secret, "%s is secret in both or neither", f.Key)
+	}
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(project.Config)), structKeys, "every key in Pulumi.yaml is read by Config")
+}
+
+func TestProdStackFileHoldsNoPlaintextSecret(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	require.NoError(t, err)
+	for _, f := range Fields() {
+		if f.Secret {
+			for _, line := range strings.Split(string(raw), "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), "ci-infra:"+f.Key+":") {
+					assert.Contains(t, line, "secure:", "%s must be set with --secret", f.Key)
+				}
+			}
+		}
+	}
+}
