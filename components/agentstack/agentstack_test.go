@@ -1,7 +1,6 @@
 package agentstack
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -169,13 +168,10 @@ func TestInvalidArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := plantest.RunErr(plantest.Component(func(ctx *pulumi.Context) error {
+			plantest.Rejects(t, func(ctx *pulumi.Context) error {
 				_, err := New(ctx, "s", tt.args)
 				return err
-			}), nil)
-			require.Error(t, err)
-			assert.True(t, strings.Contains(err.Error(), tt.wantErr), "%v", err)
-			assert.Empty(t, p.Registered())
+			}, tt.wantErr)
 		})
 	}
 }

@@ -104,13 +104,10 @@ func TestInvalidArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := plantest.RunErr(plantest.Component(func(ctx *pulumi.Context) error {
+			plantest.Rejects(t, func(ctx *pulumi.Context) error {
 				_, err := New(ctx, "net", tt.args)
 				return err
-			}), nil)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.wantErr)
-			assert.Empty(t, p.Registered())
+			}, tt.wantErr)
 		})
 	}
 }

@@ -45,6 +45,16 @@ func RunErr(program plan.Program, config map[string]string, secrets ...string) (
 	return plan.Run(program, plan.Options{Project: Project, Stack: Stack, Config: config, Secrets: secrets})
 }
 
+// Rejects asserts that declare fails with an error containing wantErr and
+// registers nothing: a bad input must be refused before anything is touched.
+func Rejects(t testing.TB, declare func(ctx *pulumi.Context) error, wantErr string) {
+	t.Helper()
+	p, err := RunErr(Component(declare), nil)
+	require.Error(t, err)
+	require.ErrorContains(t, err, wantErr)
+	require.Empty(t, p.Registered(), "a bad input registers nothing")
+}
+
 // Component wraps a function that declares components into a Program that
 // returns no outputs.
 func Component(declare func(ctx *pulumi.Context) error) plan.Program {
