@@ -46,9 +46,10 @@ func TestEmbeddedBootstrapIsTheFile(t *testing.T) {
 	assert.Equal(t, string(raw), Bootstrap)
 }
 
-// TestShellcheck lints every shell script. CI installs shellcheck; a laptop
-// without it skips the test.
-func TestShellcheck(t *testing.T) {
+// shellcheckPath finds shellcheck. CI installs it and fails without it; a
+// laptop without it skips the lint.
+func shellcheckPath(t *testing.T) string {
+	t.Helper()
 	path, err := exec.LookPath("shellcheck")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -56,6 +57,13 @@ func TestShellcheck(t *testing.T) {
 		}
 		t.Skip("shellcheck not installed")
 	}
+	return path
+}
+
+// TestShellcheck lints every shell script. CI installs shellcheck; a laptop
+// without it skips the test.
+func TestShellcheck(t *testing.T) {
+	path := shellcheckPath(t)
 	scripts, err := filepath.Glob("*.sh")
 	require.NoError(t, err)
 	require.NotEmpty(t, scripts)

@@ -1,0 +1,95 @@
+package scripts
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+//go:embed env.tmpl
+var envTemplate string
+
+var envTmpl = template.Must(template.New("env").Funcs(template.FuncMap{"shellquote": ShellQuote}).Parse(envTemplate))
+
+// EnvParams are the facts the build-safety hook is generated with.
+type EnvParams struct {
+	// Org is the GitHub organisation that owns the trusted team.
+	Org string
+	// Team is the slug of the trusted team, e.g. "build-authorized".
+	Team string
+	// APIURL is the GitHub REST API base URL, e.g. "https://api.github.com".
+	APIURL string
+	// TokenURL is the s3:// URL of the read-only GitHub token the hook uses
+	// to ask about team membership. It lives in the secrets bucket, where no
+	// build can change it.
+	TokenURL string
+	// ForkBuildsFromTeam lets fork pull requests of active team members run.
+	// When false every fork pull request is refused without asking GitHub.
+	ForkBuildsFromTeam bool
+}
+
+var (
+	// GitHubLogin is GitHub's rule for user and organisation names: 1 to 39
+	// alphanumerics or single inner hyphens.
+	GitHubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
+	teamSlug    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
+	s3URL       = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+$`)
+)
+
+// Validate reports every problem of the parameters.
+func (p EnvParams) Validate() error {
+	var errs []error
+	if !GitHubLogin.MatchString(p.Org) {
+		errs = append(errs, fmt.Errorf("GitHub organisation %q is not a GitHub login (1-39 letters, digits, single inner hyphens)", p.Org))
+	}
+	if !teamSlug.MatchString(p.Team) {
+		errs = append(errs, fmt.Errorf("team slug %q must be lowercase letters, digits, hyphens and underscores", p.Team))
+	}
+	if err := ValidateAPIURL(p.APIURL); err != nil {
+		errs = append(errs, err)
+	}
+	if !s3URL.MatchString(p.TokenURL) {
+		errs = append(errs, fmt.Errorf("token URL %q must be an s3://bucket/key URL", p.TokenURL))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateAPIURL accepts an https URL without query or trailing slash; plain
+// http only on loopback, for tests.
+func ValidateAPIURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "/") {
+		return fmt.Errorf("GitHub API URL %q must look like https://api.github.com (no trailing slash, query or fragment)", raw)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("GitHub API URL %q must use https: the hook sends a token", raw)
+}
+
+// RenderEnv returns the build-safety hook with params written into it. Every
+// value is validated and shell-quoted.
+func RenderEnv(p EnvParams) (string, error) {
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("build-safety hook: %w", err)
+	}
+	var b strings.Builder
+	if err := envTmpl.Execute(&b, p); err != nil {
+		return "", fmt.Errorf("build-safety hook: %w", err)
+	}
+	return b.String(), nil
+}
+
+// ShellQuote quotes a value for bash: single quotes, with any single quote
+// inside written as '\''.
+func ShellQuote(v any) string {
+	return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", `'\''`) + "'"
+}
