@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+
+	"mtrlz.dev/ci-infra/components/githubid"
 )
 
 //go:embed env.tmpl
@@ -33,21 +35,15 @@ type EnvParams struct {
 	ForkBuildsFromTeam bool
 }
 
-var (
-	// GitHubLogin is GitHub's rule for user and organisation names: 1 to 39
-	// alphanumerics or single inner hyphens.
-	GitHubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
-	teamSlug    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
-	s3URL       = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+$`)
-)
+var s3URL = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+$`)
 
 // Validate reports every problem of the parameters.
 func (p EnvParams) Validate() error {
 	var errs []error
-	if !GitHubLogin.MatchString(p.Org) {
-		errs = append(errs, fmt.Errorf("GitHub organisation %q is not a GitHub login (1-39 letters, digits, single inner hyphens)", p.Org))
+	if !githubid.IsLogin(p.Org) {
+		errs = append(errs, fmt.Errorf("GitHub organisation %q is not a GitHub login (%s)", p.Org, githubid.LoginRule))
 	}
-	if !teamSlug.MatchString(p.Team) {
+	if !githubid.IsTeamSlug(p.Team) {
 		errs = append(errs, fmt.Errorf("team slug %q must be lowercase letters, digits, hyphens and underscores", p.Team))
 	}
 	if err := ValidateAPIURL(p.APIURL); err != nil {
@@ -89,7 +85,7 @@ func RenderEnv(p EnvParams) (string, error) {
 }
 
 // ShellQuote quotes a value for bash: single quotes, with any single quote
-// inside written as '\''.
+// inside written as '\”.
 func ShellQuote(v any) string {
 	return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", `'\''`) + "'"
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -14,9 +15,13 @@ import (
 	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/network"
+	"mtrlz.dev/ci-infra/components/team"
 	"mtrlz.dev/ci-infra/components/zone"
 	"mtrlz.dev/ci-infra/internal/cost"
+	"mtrlz.dev/ci-infra/scripts"
 )
 
 // Config is the whole stack configuration, read once. The `config` tag is
@@ -50,8 +55,38 @@ type Config struct {
 	BuildersMaxSize       int      `config:"buildersMaxSize"`
 	BuildersInstanceTypes []string `config:"buildersInstanceTypes"`
 
+	GitHubOrg              string             `config:"github:owner"`
+	GitHubAPIURL           string             `config:"githubApiUrl"`
+	TrustedTeamName        string             `config:"trustedTeamName"`
+	TrustedTeamMembers     []string           `config:"trustedTeamMembers"`
+	TrustedTeamMaintainers []string           `config:"trustedTeamMaintainers"`
+	ForkBuildsFromTeam     bool               `config:"forkBuildsFromTeam"`
+	Repositories           []RepositoryConfig `config:"repositories"`
+
 	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
 	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
+	// Optional secrets are nil when unset; Validate says when one is needed.
+	BuildSafetyGitHubToken *pulumi.StringOutput `config:"buildSafetyGithubToken,secret"`
+	WebhookSecret          *pulumi.StringOutput `config:"webhookSecret,secret"`
+}
+
+// RepositoryConfig is one entry of the `repositories` list: the guardrails
+// of one repository of the GitHub organisation.
+type RepositoryConfig struct {
+	Name              string          `json:"name"`
+	DefaultBranch     string          `json:"defaultBranch"`
+	RequiredChecks    []string        `json:"requiredChecks"`
+	RequiredApprovals int             `json:"requiredApprovals,omitempty"`
+	DeployBranch      string          `json:"deployBranch,omitempty"`
+	DeployPushers     []string        `json:"deployPushers,omitempty"`
+	Webhooks          []WebhookConfig `json:"webhooks,omitempty"`
+}
+
+// WebhookConfig is one webhook of a repository. Every webhook is signed with
+// the webhookSecret config value.
+type WebhookConfig struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
 }
 
 // Field describes one config key of Config.
@@ -120,6 +155,10 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 	if f.Secret {
 		full := fullKey(ctx, f.Key)
+		optional := dst.Kind() == reflect.Pointer
+		if _, ok := ctx.GetConfig(full); !ok && optional {
+			return nil
+		}
 		if raw, ok := ctx.GetConfig(full); ok && raw != "" && !ctx.IsConfigSecret(full) {
 			return fmt.Errorf("is stored in plain text in the stack file; remove it and run `%s`", setHint(f.Key, true))
 		}
@@ -130,7 +169,11 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		dst.Set(reflect.ValueOf(out))
+		if optional {
+			dst.Set(reflect.ValueOf(&out))
+		} else {
+			dst.Set(reflect.ValueOf(out))
+		}
 		return nil
 	}
 	switch dst.Interface().(type) {
@@ -150,6 +193,19 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 			return fmt.Errorf("must be a whole number, got %q", raw)
 		}
 		dst.SetInt(int64(n))
+	case bool:
+		raw, err := config.Try(ctx, f.Key)
+		if err != nil {
+			return err
+		}
+		if raw != "true" && raw != "false" {
+			return fmt.Errorf("must be true or false, got %q", raw)
+		}
+		b, err := config.TryBool(ctx, f.Key)
+		if err != nil {
+			return err
+		}
+		dst.SetBool(b)
 	case []string:
 		raw, err := config.Try(ctx, f.Key)
 		if err != nil {
@@ -161,7 +217,19 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 		}
 		dst.Set(reflect.ValueOf(list))
 	default:
-		return fmt.Errorf("config field of unsupported type %s", dst.Type())
+		// Structured values (lists of objects) are decoded strictly, so a
+		// misspelt field is an error rather than silently ignored.
+		raw, err := config.Try(ctx, f.Key)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		v := reflect.New(dst.Type())
+		if err := dec.Decode(v.Interface()); err != nil {
+			return fmt.Errorf("is malformed: %v", err)
+		}
+		dst.Set(v.Elem())
 	}
 	return nil
 }
@@ -281,10 +349,99 @@ func (c *Config) Validate(project string) error {
 		bad("buildersQueue", "%q is also agentsQueue; pipelines pick builders by queue, so the queues must differ", c.BuildersQueue)
 	}
 
+	c.validateGitHub(bad)
+
 	if len(errs) > 0 {
 		return configError(errs)
 	}
 	return nil
+}
+
+// BuildSafetyTokenKey is the object of the secrets bucket that holds the
+// build-safety hook's read-only GitHub token.
+const BuildSafetyTokenKey = "build-safety-github-token"
+
+// EnvParams are the facts the build-safety hook is generated with.
+func (c *Config) EnvParams() scripts.EnvParams {
+	return scripts.EnvParams{
+		Org:                c.GitHubOrg,
+		Team:               c.TrustedTeamName,
+		APIURL:             c.GitHubAPIURL,
+		TokenURL:           "s3://" + c.SecretsBucketName() + "/" + BuildSafetyTokenKey,
+		ForkBuildsFromTeam: c.ForkBuildsFromTeam,
+	}
+}
+
+func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
+	if !githubid.IsLogin(c.GitHubOrg) {
+		bad("github:owner", "%q is not a GitHub organisation login (%s)", c.GitHubOrg, githubid.LoginRule)
+	}
+	if !githubid.IsTeamSlug(c.TrustedTeamName) {
+		bad("trustedTeamName", "%q must be a team slug: lowercase letters, digits, hyphens, underscores", c.TrustedTeamName)
+	}
+	if err := scripts.ValidateAPIURL(c.GitHubAPIURL); err != nil {
+		bad("githubApiUrl", "%v", err)
+	}
+	memberErrs, maintainerErrs := team.ValidateMembers(c.TrustedTeamMembers, c.TrustedTeamMaintainers)
+	for _, err := range memberErrs {
+		bad("trustedTeamMembers", "%v", err)
+	}
+	for _, err := range maintainerErrs {
+		bad("trustedTeamMaintainers", "%v", err)
+	}
+	if c.ForkBuildsFromTeam {
+		if len(c.TrustedTeamMembers)+len(c.TrustedTeamMaintainers) == 0 {
+			bad("forkBuildsFromTeam", "is true but trustedTeamMembers and trustedTeamMaintainers are empty: list the trusted people, or set it to false")
+		}
+		if c.BuildSafetyGitHubToken == nil {
+			bad("buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true (a read-only token that can read %s's team memberships); run `%s`", c.GitHubOrg, setHint("buildSafetyGithubToken", true))
+		}
+	}
+
+	seen := map[string]bool{}
+	webhooks := false
+	for i, r := range c.Repositories {
+		key := fmt.Sprintf("repositories[%d]", i)
+		name := strings.ToLower(r.Name)
+		if seen[name] {
+			bad("repositories", "%q is listed twice", r.Name)
+		}
+		seen[name] = true
+		webhooks = webhooks || len(r.Webhooks) > 0
+		args := r.guardrails(pulumi.String("validation only"))
+		if err := args.Validate(); err != nil {
+			for _, e := range flatten(err) {
+				bad("repositories", "%s (%s): %v", key, r.Name, e)
+			}
+		}
+	}
+	if webhooks && c.WebhookSecret == nil {
+		bad("webhookSecret", "is needed to sign the configured webhooks; run `%s`", setHint("webhookSecret", true))
+	}
+}
+
+// guardrails turns a repository's config into the component's Args.
+func (r RepositoryConfig) guardrails(webhookSecret pulumi.StringInput) guardrails.Args {
+	args := guardrails.Args{
+		Repository:        r.Name,
+		DefaultBranch:     r.DefaultBranch,
+		RequiredChecks:    r.RequiredChecks,
+		RequiredApprovals: r.RequiredApprovals,
+		DeployBranch:      r.DeployBranch,
+		DeployPushers:     r.DeployPushers,
+	}
+	for _, w := range r.Webhooks {
+		args.Webhooks = append(args.Webhooks, guardrails.Webhook{URL: w.URL, Events: w.Events, Secret: webhookSecret})
+	}
+	return args
+}
+
+// flatten splits a joined error into its parts.
+func flatten(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
 }
 
 func (c *Config) validateStack(bad func(key, format string, args ...any), role, stackName, queue string, minSize, maxSize int, types []string) {

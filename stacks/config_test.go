@@ -70,6 +70,31 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad policy name", set("ci-infra:agentPolicyName", "buildkite agent"), "ci-infra:agentPolicyName", "policy name"},
 		{"bad stack name", set("ci-infra:agentsStackName", "build_kite"), "ci-infra:agentsStackName", "stack name"},
 		{"queue with shell metacharacters", set("ci-infra:agentsQueue", "default;rm"), "ci-infra:agentsQueue", "letters, digits"},
+		{"org malformed", set("github:owner", "Materialize Inc"), "github:owner", "not a GitHub organisation login"},
+		{"member with shell metacharacters", set("ci-infra:trustedTeamMembers", `["alice","$(curl evil)"]`), "ci-infra:trustedTeamMembers", "not a GitHub username"},
+		{"member listed twice", set("ci-infra:trustedTeamMembers", `["alice","Alice"]`), "ci-infra:trustedTeamMembers", "listed twice"},
+		{"person with two roles", func(c map[string]string, _ *[]string) {
+			c["ci-infra:trustedTeamMembers"] = `["alice"]`
+			c["ci-infra:trustedTeamMaintainers"] = `["alice"]`
+		}, "ci-infra:trustedTeamMaintainers", "one role"},
+		{"members not a list", set("ci-infra:trustedTeamMembers", "alice,bob"), "ci-infra:trustedTeamMembers", "list of strings"},
+		{"fork builds with nobody trusted", set("ci-infra:forkBuildsFromTeam", "true"), "ci-infra:forkBuildsFromTeam", "are empty"},
+		{"fork builds without a token", func(c map[string]string, s *[]string) {
+			c["ci-infra:forkBuildsFromTeam"] = "true"
+			c["ci-infra:trustedTeamMembers"] = `["alice"]`
+			delete(c, "ci-infra:buildSafetyGithubToken")
+		}, "ci-infra:buildSafetyGithubToken", "pulumi config set --secret buildSafetyGithubToken"},
+		{"fork builds not a boolean", set("ci-infra:forkBuildsFromTeam", "yes"), "ci-infra:forkBuildsFromTeam", "true or false"},
+		{"team name not a slug", set("ci-infra:trustedTeamName", "Build Authorized"), "ci-infra:trustedTeamName", "team slug"},
+		{"api over http", set("ci-infra:githubApiUrl", "http://api.github.com"), "ci-infra:githubApiUrl", "https"},
+		{"webhook over http", set("ci-infra:repositories", `[{"name":"smokey","defaultBranch":"master","requiredChecks":["ci"],"webhooks":[{"url":"http://deployer.example.com","events":["push"]}]}]`), "ci-infra:repositories", "must use https"},
+		{"webhook without a secret", func(c map[string]string, _ *[]string) {
+			c["ci-infra:repositories"] = `[{"name":"smokey","defaultBranch":"master","requiredChecks":["ci"],"webhooks":[{"url":"https://deployer.example.com","events":["push"]}]}]`
+			delete(c, "ci-infra:webhookSecret")
+		}, "ci-infra:webhookSecret", "pulumi config set --secret webhookSecret"},
+		{"repository field misspelt", set("ci-infra:repositories", `[{"name":"materialize","defaultBranch":"master","requiredCheck":["ci"]}]`), "ci-infra:repositories", "unknown field \"requiredCheck\""},
+		{"repository without checks", set("ci-infra:repositories", `[{"name":"materialize","defaultBranch":"master"}]`), "ci-infra:repositories", "repositories[0] (materialize): at least one required status check"},
+		{"repository listed twice", set("ci-infra:repositories", `[{"name":"m","defaultBranch":"main","requiredChecks":["ci"]},{"name":"M","defaultBranch":"main","requiredChecks":["ci"]}]`), "ci-infra:repositories", "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +103,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			require.ErrorAs(t, err, &cerr)
 			found := false
 			for _, p := range cerr.Problems {
-				if assert.Regexp(t, `^(ci-infra|aws):\w+: `, p.Error(), "every problem starts with its key") &&
+				if assert.Regexp(t, `^(ci-infra|aws|github):\w+: `, p.Error(), "every problem starts with its key") &&
 					len(p.Error()) > len(tt.wantKey) && p.Error()[:len(tt.wantKey)+1] == tt.wantKey+":" {
 					assert.Contains(t, p.Error(), tt.wantText)
 					found = true

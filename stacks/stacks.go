@@ -13,8 +13,10 @@ import (
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/agenttoken"
 	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/network"
+	"mtrlz.dev/ci-infra/components/team"
 	"mtrlz.dev/ci-infra/components/zone"
 	"mtrlz.dev/ci-infra/scripts"
 )
@@ -24,6 +26,7 @@ import (
 const (
 	BootstrapKey     = "bootstrap.sh"
 	PrivateSSHKeyKey = "private_ssh_key"
+	EnvKey           = "env"
 )
 
 // Run is the Pulumi program: main hands it the context.
@@ -68,15 +71,27 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The build-safety hook: the secrets hook of every agent sources the
+	// `env` object before every step. Its content is reviewable in the plan;
+	// the token it uses is a separate secret object.
+	hook, err := scripts.RenderEnv(cfg.EnvParams())
+	if err != nil {
+		return nil, err
+	}
+	secretObjects := []bucket.Object{
+		{Key: PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
+		{Key: EnvKey, Content: pulumi.String(hook), ContentType: "text/x-shellscript"},
+	}
+	if cfg.ForkBuildsFromTeam {
+		secretObjects = append(secretObjects, bucket.Object{Key: BuildSafetyTokenKey, Content: *cfg.BuildSafetyGitHubToken})
+	}
 	secrets, err := bucket.New(ctx, "secrets", bucket.Args{
 		Name:       cfg.SecretsBucketName(),
 		Versioned:  true,
 		AccessLogs: &bucket.AccessLogs{Bucket: secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
-		Objects: []bucket.Object{
-			{Key: PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
-		},
-		Protect: true,
-		Tags:    tags,
+		Objects:    secretObjects,
+		Protect:    true,
+		Tags:       tags,
 	})
 	if err != nil {
 		return nil, err
@@ -170,7 +185,28 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 
+	trusted, err := team.New(ctx, "trusted-team", team.Args{
+		Name:        cfg.TrustedTeamName,
+		Description: "May run builds of their forks on the Buildkite agents. Managed by the ci-infra Pulumi program.",
+		Members:     cfg.TrustedTeamMembers,
+		Maintainers: cfg.TrustedTeamMaintainers,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	var webhookSecret pulumi.StringInput
+	if cfg.WebhookSecret != nil {
+		webhookSecret = *cfg.WebhookSecret
+	}
+	for _, repo := range cfg.Repositories {
+		if _, err := guardrails.New(ctx, label.Name("guardrails", repo.Name), repo.guardrails(webhookSecret)); err != nil {
+			return nil, err
+		}
+	}
+
 	return pulumi.Map{
+		"trustedTeamSlug":      trusted.Slug,
 		"vpcId":                net.VpcID,
 		"subnetIds":            net.SubnetIDs,
 		"agentsStackName":      agents.StackName,

@@ -116,7 +116,7 @@ func TestProdSecretsStaySecret(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, token.IsSecret("value"))
 	assert.True(t, token.Protect)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken"}, p.Placeholders)
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildSafetyGithubToken", "ci-infra:buildkiteAgentToken", "ci-infra:webhookSecret"}, p.Placeholders)
 }
 
 // taggable lists the AWS types of the program that take tags.

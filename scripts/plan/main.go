@@ -11,6 +11,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +42,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	p, err := plan.Run(stacks.Build, opts)
 	if err != nil {
+		// The SDK wraps program errors; a config error reads best alone.
+		var cerr *stacks.ConfigError
+		if errors.As(err, &cerr) {
+			err = cerr
+		}
 		fmt.Fprintf(stderr, "plan: stack %s: %v\n", *stack, err)
 		return 1
 	}

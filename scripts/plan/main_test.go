@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -45,11 +46,16 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 	code := run([]string{"-stack", "prod", "-dir", plantest.Root(t)}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
-	assert.Contains(t, out, "planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildkiteAgentToken")
-	assert.Contains(t, out, "\nagents  ci-infra:buildkite:AgentStack\n")
-	assert.Contains(t, out, "\n    agents-stack  aws:cloudformation/stack:Stack\n")
-	assert.Contains(t, out, "config-bucket  aws:s3/bucketV2:BucketV2  [protected]")
-	assert.Contains(t, out, "Outputs:\n")
+	for _, want := range []string{
+		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildSafetyGithubToken, ci-infra:buildkiteAgentToken, ci-infra:webhookSecret\n",
+		"\nagents  ci-infra:buildkite:AgentStack\n",
+		"\n    agents-stack  aws:cloudformation/stack:Stack\n",
+		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
+		"trusted-team-team  github:index/team:Team  [protected]",
+		"\nOutputs:\n",
+	} {
+		assert.True(t, strings.Contains(out, want), "the text plan lacks %q", want)
+	}
 }
 
 func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
@@ -58,7 +64,7 @@ func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.bad.yaml"), []byte(
-		"config:\n  aws:region: us-east-1\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 3\n"), 0o644))
+		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 3\n"), 0o644))
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-stack", "bad", "-dir", dir}, &stdout, &stderr)

@@ -1,0 +1,102 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/scripts"
+)
+
+func TestProdTrustedTeamAndGuardrails(t *testing.T) {
+	p := prodPlan(t)
+	team, err := p.Get("github:index/team:Team", "trusted-team-team")
+	require.NoError(t, err)
+	assert.Equal(t, "build-authorized", team.Input("name"))
+	assert.Equal(t, "closed", team.Input("privacy"))
+	assert.True(t, team.Protect)
+	assert.Empty(t, p.Find("github:index/teamMembers:TeamMembers", ""), "the seed names nobody: membership is for operators to fill")
+
+	bp, err := p.Get("github:index/branchProtection:BranchProtection", "guardrails-materialize-default-branch")
+	require.NoError(t, err)
+	assert.Equal(t, "materialize", bp.Input("repositoryId"))
+	assert.Equal(t, "master", bp.Input("pattern"))
+	assert.Equal(t, []any{"buildkite/test"}, bp.Input("requiredStatusChecks").([]any)[0].(map[string]any)["contexts"])
+}
+
+func TestProdBuildSafetyHook(t *testing.T) {
+	p := prodPlan(t)
+	env, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-env")
+	require.NoError(t, err)
+	assert.Equal(t, "env", env.Input("key"))
+	assert.Equal(t, "buildkite-managedsecrets-mtrlz", env.Input("bucket"))
+	assert.False(t, env.IsSecret("content"), "the hook is reviewable in the plan")
+	want, err := scripts.RenderEnv(scripts.EnvParams{
+		Org: "MaterializeInc", Team: "build-authorized", APIURL: "https://api.github.com",
+		TokenURL: "s3://buildkite-managedsecrets-mtrlz/build-safety-github-token", ForkBuildsFromTeam: false,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, want, env.Input("content"))
+	assert.Empty(t, p.Find("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-build-safety-github-token"), "no token is uploaded while fork builds are off")
+}
+
+func TestTrustingStack(t *testing.T) {
+	opts := plantest.StackOptions(t, "prod")
+	opts.Config["ci-infra:trustedTeamMembers"] = `["alice","bob"]`
+	opts.Config["ci-infra:trustedTeamMaintainers"] = `["carol"]`
+	opts.Config["ci-infra:forkBuildsFromTeam"] = "true"
+	opts.Config["ci-infra:repositories"] = `[{"name":"smokey","defaultBranch":"master","requiredChecks":["ci/circleci","pullapprove"],
+		"deployBranch":"deploy","deployPushers":["/smokey-deployer"],
+		"webhooks":[{"url":"https://deployer.example.com/github","events":["push","status"]}]}]`
+	p, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+
+	members, err := p.Get("github:index/teamMembers:TeamMembers", "trusted-team-members")
+	require.NoError(t, err)
+	assert.Len(t, members.Input("members"), 3)
+
+	token, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-build-safety-github-token")
+	require.NoError(t, err)
+	assert.True(t, token.IsSecret("content"))
+
+	env, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-env")
+	require.NoError(t, err)
+	assert.Contains(t, env.Input("content"), "fork_builds_from_team='true'")
+
+	_, err = p.Get("github:index/branchProtection:BranchProtection", "guardrails-smokey-deploy-branch")
+	require.NoError(t, err)
+	hook, err := p.Get("github:index/repositoryWebhook:RepositoryWebhook", "guardrails-smokey-webhook-0")
+	require.NoError(t, err)
+	assert.True(t, hook.IsSecret("configuration"))
+
+	doc := p.Document()
+	for _, r := range doc.Resources {
+		for _, v := range []string{plan.Placeholder("ci-infra:buildSafetyGithubToken"), plan.Placeholder("ci-infra:webhookSecret")} {
+			assert.False(t, strings.Contains(strings.Join(flattenStrings(r.Inputs), "\n"), v), "%s shows a secret", r.Name)
+		}
+	}
+}
+
+func flattenStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case map[string]any:
+		var out []string
+		for _, e := range v {
+			out = append(out, flattenStrings(e)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, flattenStrings(e)...)
+		}
+		return out
+	}
+	return nil
+}
