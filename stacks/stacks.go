@@ -66,7 +66,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		Name:           cfg.SecretsLogBucketName(),
 		AcceptLogsFrom: []string{cfg.SecretsBucketName()},
 		Protect:        true,
-		Tags:           tags,
+		Tags:           label.Merge(tags, map[string]string{"role": "access-logs"}),
 	})
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		AccessLogs: &bucket.AccessLogs{Bucket: secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
 		Objects:    secretObjects,
 		Protect:    true,
-		Tags:       tags,
+		Tags:       label.Merge(tags, map[string]string{"role": "secrets"}),
 	})
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 			{Key: BootstrapKey, Content: pulumi.String(scripts.Bootstrap), ContentType: "text/x-shellscript"},
 		},
 		Protect: true,
-		Tags:    tags,
+		Tags:    label.Merge(tags, map[string]string{"role": "config"}),
 	})
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		Versioned:             true,
 		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
 		Protect:               true,
-		Tags:                  tags,
+		Tags:                  label.Merge(tags, map[string]string{"role": "downloads"}),
 	})
 	if err != nil {
 		return nil, err

@@ -182,14 +182,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	policyJSON := bucket.Arn.ApplyT(func(arn string) (string, error) {
-		return Policy(arn, args.PublicRead, args.AcceptLogsFrom).JSON()
-	}).(pulumi.StringOutput)
+	// Built from the name, not from bucket.Arn: the policy is then known at
+	// preview time, where a policy pack can read it.
+	policyJSON, err := Policy(ARN(args.Name), args.PublicRead, args.AcceptLogsFrom).JSON()
+	if err != nil {
+		return nil, err
+	}
 	// The public access block must be in place (and, for a public bucket,
 	// relaxed) before S3 accepts the policy.
 	if _, err := s3.NewBucketPolicy(ctx, label.Name(name, "policy"), &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(),
-		Policy: policyJSON,
+		Policy: pulumi.String(policyJSON),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{accessBlock})); err != nil {
 		return nil, err
 	}
@@ -235,7 +238,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 		b.ObjectURLs[o.Key] = pulumi.Sprintf("s3://%s/%s", obj.Bucket, obj.Key)
-		b.ObjectARNs[o.Key] = pulumi.Sprintf("%s/%s", bucket.Arn, obj.Key)
+		// Known at preview time, like the policy: derived from the name.
+		b.ObjectARNs[o.Key] = obj.Key.ApplyT(func(key string) string { return ARN(args.Name) + "/" + key }).(pulumi.StringOutput)
 	}
 
 	outputs := pulumi.Map{"name": b.Name, "arn": b.Arn}

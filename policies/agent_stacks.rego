@@ -1,0 +1,79 @@
+# Buildkite Elastic CI Stacks: pinned, hardened, bounded.
+package ci_infra
+
+import rego.v1
+
+# Every CloudFormation stack of the program is an agent stack; keying on the
+# type rather than the template URL leaves no way around the rules.
+agent_stack if input.__type == "aws:cloudformation/stack:Stack"
+
+param(name) := plain(input.parameters[name])
+
+# Source: the seed ("if the CloudFormation template gets lost"): a reviewed
+# release, never `latest`.
+deny_agent_stack_template_unpinned contains msg if {
+	agent_stack
+	not regex.match(`^https://s3\.amazonaws\.com/buildkite-aws-stack/v\d+\.\d+\.\d+/aws-stack\.yml$`, plain(input.templateUrl))
+	msg := sprintf("agent stack %s must use a pinned release of the template, not %s", [input.__name, plain(input.templateUrl)])
+}
+
+# Source: checkov CKV_AWS_79 (IMDSv2 only).
+deny_agent_stack_imdsv1 contains msg if {
+	agent_stack
+	param("IMDSv2Tokens") != "required"
+	msg := sprintf("agent stack %s must set IMDSv2Tokens=required (checkov CKV_AWS_79)", [input.__name])
+}
+
+deny_agent_stack_imdsv1 contains msg if {
+	agent_stack
+	not input.parameters.IMDSv2Tokens
+	msg := sprintf("agent stack %s must set IMDSv2Tokens=required; the template defaults to optional (checkov CKV_AWS_79)", [input.__name])
+}
+
+deny_agent_stack_instance_type contains msg if {
+	agent_stack
+	not input.parameters.InstanceTypes
+	msg := sprintf("agent stack %s must set InstanceTypes; the template defaults to t3.large", [input.__name])
+}
+
+# Source: checkov CKV_AWS_8 (encrypted launch configuration volumes).
+deny_agent_stack_root_volume_unencrypted contains msg if {
+	agent_stack
+	not root_volume_encrypted
+	msg := sprintf("agent stack %s must set RootVolumeEncrypted=true (checkov CKV_AWS_8)", [input.__name])
+}
+
+root_volume_encrypted if param("RootVolumeEncrypted") == "true"
+
+# Source: the template's NoEcho BuildkiteAgentToken shows in the console and
+# drifts on every preview; the token goes through SSM.
+deny_agent_stack_plaintext_token contains msg if {
+	agent_stack
+	input.parameters.BuildkiteAgentToken
+	msg := sprintf("agent stack %s passes BuildkiteAgentToken; use BuildkiteAgentTokenParameterStorePath", [input.__name])
+}
+
+# Source: the seed (c5.2xlarge, about $250 a month each): only priced,
+# reviewed instance types.
+deny_agent_stack_instance_type contains msg if {
+	agent_stack
+	some t in split(param("InstanceTypes"), ",")
+	not t in allowed_instance_types
+	msg := sprintf("agent stack %s uses instance type %q, not in allowed_instance_types", [input.__name, t])
+}
+
+# Source: the seed ("configured to downscale aggressively"): a fleet bigger
+# than the ceiling is a reviewed decision, made here.
+deny_agent_stack_max_size contains msg if {
+	agent_stack
+	to_number(param("MaxSize")) > max_size_ceiling
+	msg := sprintf("agent stack %s scales to %s instances, above the ceiling of %d", [input.__name, param("MaxSize"), max_size_ceiling])
+}
+
+# Source: the template opens tcp/22 to 0.0.0.0/0 when KeyName is set.
+deny_agent_stack_ssh contains msg if {
+	agent_stack
+	param("KeyName") != ""
+	not ssh_allowed
+	msg := sprintf("agent stack %s sets KeyName, opening SSH to the world; Session Manager needs none", [input.__name])
+}

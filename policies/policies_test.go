@@ -1,0 +1,274 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/cost"
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/stacks"
+)
+
+func prodInputs(t *testing.T) []Input {
+	t.Helper()
+	p, err := plan.Run(stacks.Build, plantest.StackOptions(t, "prod"))
+	require.NoError(t, err)
+	return Inputs(p)
+}
+
+func load(t *testing.T) *Pack {
+	t.Helper()
+	pack, err := Load(context.Background())
+	require.NoError(t, err)
+	return pack
+}
+
+// copyInputs deep-copies resources so that a test can break one thing.
+func copyInputs(t *testing.T, in []Input) []Input {
+	raw, err := json.Marshal(in)
+	require.NoError(t, err)
+	var out []Input
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+func named(t *testing.T, ins []Input, name string) Input {
+	for _, in := range ins {
+		if in["__name"] == name {
+			return in
+		}
+	}
+	t.Fatalf("no resource named %s", name)
+	return nil
+}
+
+func without(ins []Input, name string) []Input {
+	return slices.DeleteFunc(ins, func(in Input) bool { return in["__name"] == name })
+}
+
+// set changes a property the way the analyzer would see it: at the top
+// level and under __properties.
+func set(in Input, key string, value any) {
+	in[key] = value
+	in["__properties"].(map[string]any)[key] = value
+}
+
+func param(in Input, name string, value any) {
+	params := in["parameters"].(map[string]any)
+	if value == nil {
+		delete(params, name)
+	} else {
+		params[name] = value
+	}
+	set(in, "parameters", params)
+}
+
+// editPolicy rewrites the JSON policy document of a resource.
+func editPolicy(t *testing.T, in Input, edit func(doc map[string]any)) {
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(in["policy"].(string)), &doc))
+	edit(doc)
+	raw, err := json.Marshal(doc)
+	require.NoError(t, err)
+	set(in, "policy", string(raw))
+}
+
+func newResource(typ, name string, props map[string]any) Input {
+	in := Input{"__type": typ, "__name": name, "__urn": "urn:pulumi:prod::ci-infra::" + typ + "::" + name,
+		"__options": map[string]any{"protect": false}, "__provider": "", "__properties": props,
+		"dependencies": []any{}, "propertyDependencies": map[string]any{}}
+	for k, v := range props {
+		in[k] = v
+	}
+	return in
+}
+
+func TestProdPassesEveryMandatoryRule(t *testing.T) {
+	vs, err := load(t).Evaluate(context.Background(), prodInputs(t))
+	require.NoError(t, err)
+	assert.Empty(t, MandatoryOf(vs))
+	var rules []string
+	for _, v := range vs {
+		rules = append(rules, v.Rule)
+	}
+	assert.Equal(t, []string{"stack_warn_trusted_team_empty"}, rules, "the seed names no trusted people")
+}
+
+func TestEachRuleFiresAlone(t *testing.T) {
+	pack := load(t)
+	baseline := prodInputs(t)
+	publicStatement := map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::buildkite-config-mtrlz/*"}
+	tests := []struct {
+		rule  string
+		break_ func(t *testing.T, ins []Input) []Input
+	}{
+		{"stack_deny_bucket_public_access_block", func(t *testing.T, ins []Input) []Input { return without(ins, "config-public-access-block") }},
+		{"deny_bucket_public_acls", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "secrets-public-access-block"), "ignorePublicAcls", false)
+			return ins
+		}},
+		{"stack_deny_bucket_public_policy", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "config-public-access-block"), "blockPublicPolicy", false)
+			return ins
+		}},
+		{"stack_deny_bucket_public_actions", func(t *testing.T, ins []Input) []Input { // a private bucket made public
+			editPolicy(t, named(t, ins, "config-policy"), func(doc map[string]any) {
+				doc["Statement"] = append(doc["Statement"].([]any), publicStatement)
+			})
+			return ins
+		}},
+		{"stack_deny_bucket_acls_enabled", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "config-ownership"), "rule", map[string]any{"objectOwnership": "BucketOwnerPreferred"})
+			return ins
+		}},
+		{"deny_bucket_acl", func(t *testing.T, ins []Input) []Input {
+			return append(ins, newResource("aws:s3/bucketAclV2:BucketAclV2", "downloads-acl", map[string]any{"acl": "public-read"}))
+		}},
+		{"stack_deny_bucket_unencrypted", func(t *testing.T, ins []Input) []Input { return without(ins, "secrets-encryption") }},
+		{"stack_deny_bucket_unversioned", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "secrets-versioning"), "versioningConfiguration", map[string]any{"status": "Suspended"})
+			return ins
+		}},
+		{"stack_deny_bucket_insecure_transport", func(t *testing.T, ins []Input) []Input {
+			editPolicy(t, named(t, ins, "downloads-policy"), func(doc map[string]any) {
+				doc["Statement"] = slices.DeleteFunc(doc["Statement"].([]any), func(s any) bool { return s.(map[string]any)["Effect"] == "Deny" })
+			})
+			return ins
+		}},
+		{"stack_deny_secrets_bucket_unlogged", func(t *testing.T, ins []Input) []Input { return without(ins, "secrets-access-logs") }},
+		{"deny_bucket_role", func(t *testing.T, ins []Input) []Input {
+			b := named(t, ins, "secrets-logs-bucket")
+			tags := b["tags"].(map[string]any)
+			delete(tags, "role")
+			set(b, "tags", tags)
+			return ins
+		}},
+		{"deny_iam_wildcard_action", func(t *testing.T, ins []Input) []Input {
+			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
+				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}))
+		}},
+		{"deny_iam_iam_wildcard", func(t *testing.T, ins []Input) []Input {
+			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
+				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*"],"Resource":"*"}]}`}))
+		}},
+		{"deny_agent_policy_scope", func(t *testing.T, ins []Input) []Input { // an action widened to s3:*
+			editPolicy(t, named(t, ins, "agent-policy-policy"), func(doc map[string]any) {
+				doc["Statement"].([]any)[0].(map[string]any)["Action"] = []any{"s3:*"}
+			})
+			return ins
+		}},
+		{"deny_agent_stack_template_unpinned", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "agents-stack"), "templateUrl", "https://s3.amazonaws.com/buildkite-aws-stack/latest/aws-stack.yml")
+			return ins
+		}},
+		{"deny_agent_stack_imdsv1", func(t *testing.T, ins []Input) []Input { // IMDSv2 made optional
+			param(named(t, ins, "builders-stack"), "IMDSv2Tokens", "optional")
+			return ins
+		}},
+		{"deny_agent_stack_root_volume_unencrypted", func(t *testing.T, ins []Input) []Input {
+			param(named(t, ins, "agents-stack"), "RootVolumeEncrypted", nil)
+			return ins
+		}},
+		{"deny_agent_stack_plaintext_token", func(t *testing.T, ins []Input) []Input {
+			param(named(t, ins, "agents-stack"), "BuildkiteAgentToken", "bkua_not_a_real_token")
+			return ins
+		}},
+		{"deny_agent_stack_instance_type", func(t *testing.T, ins []Input) []Input {
+			param(named(t, ins, "agents-stack"), "InstanceTypes", "c5.2xlarge,p4d.24xlarge")
+			return ins
+		}},
+		{"deny_agent_stack_max_size", func(t *testing.T, ins []Input) []Input { // the fleet tripled
+			param(named(t, ins, "agents-stack"), "MaxSize", "30")
+			return ins
+		}},
+		{"deny_agent_stack_ssh", func(t *testing.T, ins []Input) []Input {
+			param(named(t, ins, "builders-stack"), "KeyName", "ops")
+			return ins
+		}},
+		{"deny_stateful_unprotected", func(t *testing.T, ins []Input) []Input { // protection removed
+			named(t, ins, "internal-zone-zone")["__options"].(map[string]any)["protect"] = false
+			return ins
+		}},
+		{"deny_team_not_closed", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "trusted-team-team"), "privacy", "secret")
+			return ins
+		}},
+		{"deny_branch_protection_weak", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "guardrails-materialize-default-branch"), "requiredPullRequestReviews", []any{map[string]any{"requiredApprovingReviewCount": 0}})
+			return ins
+		}},
+		{"deny_plaintext_secret", func(t *testing.T, ins []Input) []Input {
+			set(named(t, ins, "agent-token-parameter"), "value", "plaintext-token")
+			return ins
+		}},
+	}
+
+	covered := map[string]bool{"stack_warn_trusted_team_empty": true} // proven by TestTrustedTeamWarning
+	ctx := context.Background()
+	before, err := pack.Evaluate(ctx, baseline)
+	require.NoError(t, err)
+	for _, tt := range tests {
+		covered[tt.rule] = true
+		t.Run(tt.rule, func(t *testing.T) {
+			broken := tt.break_(t, copyInputs(t, baseline))
+			after, err := pack.Evaluate(ctx, broken)
+			require.NoError(t, err)
+			var fired []string
+			for _, v := range after {
+				if !slices.Contains(before, v) && !slices.Contains(fired, v.Rule) {
+					fired = append(fired, v.Rule)
+				}
+			}
+			assert.Equal(t, []string{tt.rule}, fired, "exactly this rule reports the fault")
+		})
+	}
+	for _, rule := range pack.Rules {
+		assert.True(t, covered[rule], "rule %s has no test that proves it fires", rule)
+	}
+}
+
+func TestTrustedTeamWarning(t *testing.T) {
+	pack := load(t)
+	ins := prodInputs(t)
+	team := named(t, ins, "trusted-team-team")
+	vs, err := pack.Evaluate(context.Background(), ins)
+	require.NoError(t, err)
+	require.Len(t, vs, 1)
+	assert.Equal(t, Advisory, vs[0].Level)
+
+	members := newResource("github:index/teamMembers:TeamMembers", "trusted-team-members", map[string]any{"members": []any{}})
+	members["propertyDependencies"] = map[string]any{"teamId": []any{team["__urn"]}}
+	vs, err = pack.Evaluate(context.Background(), append(ins, members))
+	require.NoError(t, err)
+	assert.Empty(t, vs)
+}
+
+func TestAllowedInstanceTypesMatchThePriceTable(t *testing.T) {
+	src, err := modules.ReadFile("lib.rego")
+	require.NoError(t, err)
+	rs, err := rego.New(rego.Query("data.ci_infra.allowed_instance_types"), rego.Module("lib.rego", string(src)),
+		rego.SetRegoVersion(ast.RegoV0)).Eval(context.Background())
+	require.NoError(t, err)
+	var got []string
+	for _, v := range rs[0].Expressions[0].Value.([]any) {
+		got = append(got, v.(string))
+	}
+	for _, region := range cost.Regions() {
+		assert.ElementsMatch(t, cost.InstanceTypes(region), got, "prices.csv (%s) and the pack's allowed_instance_types must list the same types", region)
+	}
+}
+
+func TestSecretsReachTheRulesWrapped(t *testing.T) {
+	param := named(t, prodInputs(t), "agent-token-parameter")
+	v, ok := param["value"].(map[string]any)
+	require.True(t, ok, "a secret arrives as {Element: {V: ...}}")
+	assert.Contains(t, v, "Element")
+}
