@@ -158,7 +158,7 @@ func level(rule string) string {
 	return Mandatory
 }
 
-// Mandatory returns the violations that block a deployment.
+// MandatoryOf returns the violations that block a deployment.
 func MandatoryOf(vs []Violation) []Violation {
 	var out []Violation
 	for _, v := range vs {

@@ -107,7 +107,7 @@ func TestEachRuleFiresAlone(t *testing.T) {
 	baseline := prodInputs(t)
 	publicStatement := map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::buildkite-config-mtrlz/*"}
 	tests := []struct {
-		rule  string
+		rule   string
 		break_ func(t *testing.T, ins []Input) []Input
 	}{
 		{"stack_deny_bucket_public_access_block", func(t *testing.T, ins []Input) []Input { return without(ins, "config-public-access-block") }},
