@@ -48,12 +48,14 @@ type Config struct {
 	AgentsMaxSize            int      `config:"agentsMaxSize"`
 	AgentsInstanceTypes      []string `config:"agentsInstanceTypes"`
 	AgentsScaleInIdleSeconds int      `config:"agentsScaleInIdleSeconds"`
+	AgentsOnDemandPercentage int      `config:"agentsOnDemandPercentage"`
 
-	BuildersStackName     string   `config:"buildersStackName"`
-	BuildersQueue         string   `config:"buildersQueue"`
-	BuildersMinSize       int      `config:"buildersMinSize"`
-	BuildersMaxSize       int      `config:"buildersMaxSize"`
-	BuildersInstanceTypes []string `config:"buildersInstanceTypes"`
+	BuildersStackName          string   `config:"buildersStackName"`
+	BuildersQueue              string   `config:"buildersQueue"`
+	BuildersMinSize            int      `config:"buildersMinSize"`
+	BuildersMaxSize            int      `config:"buildersMaxSize"`
+	BuildersInstanceTypes      []string `config:"buildersInstanceTypes"`
+	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
 
 	GitHubOrg              string             `config:"github:owner"`
 	GitHubAPIURL           string             `config:"githubApiUrl"`
@@ -338,6 +340,11 @@ func (c *Config) Validate(project string) error {
 	c.validateStack(bad, "builders", c.BuildersStackName, c.BuildersQueue, c.BuildersMinSize, c.BuildersMaxSize, c.BuildersInstanceTypes)
 	if c.AgentsScaleInIdleSeconds < 60 {
 		bad("agentsScaleInIdleSeconds", "must be at least 60 seconds (0 would keep idle test agents forever), got %d", c.AgentsScaleInIdleSeconds)
+	}
+	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage} {
+		if pct < 0 || pct > 100 {
+			bad(key, "must be a percentage from 0 to 100, got %d", pct)
+		}
 	}
 	if c.BuildersMinSize < 1 {
 		bad("buildersMinSize", "must be at least 1: the builders exist to keep a warm build cache, got %d", c.BuildersMinSize)

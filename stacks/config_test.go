@@ -70,6 +70,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad policy name", set("ci-infra:agentPolicyName", "buildkite agent"), "ci-infra:agentPolicyName", "policy name"},
 		{"bad stack name", set("ci-infra:agentsStackName", "build_kite"), "ci-infra:agentsStackName", "stack name"},
 		{"queue with shell metacharacters", set("ci-infra:agentsQueue", "default;rm"), "ci-infra:agentsQueue", "letters, digits"},
+		{"spot share above 100", set("ci-infra:agentsOnDemandPercentage", "150"), "ci-infra:agentsOnDemandPercentage", "0 to 100"},
+		{"negative spot share", set("ci-infra:buildersOnDemandPercentage", "-5"), "ci-infra:buildersOnDemandPercentage", "0 to 100"},
 		{"org malformed", set("github:owner", "Materialize Inc"), "github:owner", "not a GitHub organisation login"},
 		{"member with shell metacharacters", set("ci-infra:trustedTeamMembers", `["alice","$(curl evil)"]`), "ci-infra:trustedTeamMembers", "not a GitHub username"},
 		{"member listed twice", set("ci-infra:trustedTeamMembers", `["alice","Alice"]`), "ci-infra:trustedTeamMembers", "listed twice"},

@@ -145,6 +145,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	agentsArgs.MinSize, agentsArgs.MaxSize = cfg.AgentsMinSize, cfg.AgentsMaxSize
 	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
 	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
+	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
 	agents, err := agentstack.New(ctx, "agents", agentsArgs)
 	if err != nil {
@@ -156,6 +157,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	buildersArgs.Queue = cfg.BuildersQueue
 	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMaxSize
 	buildersArgs.InstanceTypes = cfg.BuildersInstanceTypes
+	buildersArgs.OnDemandPercentage = cfg.BuildersOnDemandPercentage
 	buildersArgs.KeepWarm = true
 	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
 	builders, err := agentstack.New(ctx, "builders", buildersArgs)

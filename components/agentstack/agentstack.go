@@ -44,6 +44,9 @@ type Args struct {
 	// ScaleInIdleSeconds is how long an instance may sit idle before it
 	// terminates itself. Ignored when KeepWarm is set.
 	ScaleInIdleSeconds int
+	// OnDemandPercentage is the share of instances launched on demand; the
+	// rest are spot (cheaper, but AWS may reclaim them mid-build).
+	OnDemandPercentage int
 	// KeepWarm keeps the baseline instances, and so their local build caches,
 	// alive: see warmParameters.
 	KeepWarm bool
@@ -154,10 +157,11 @@ var DynamicParameterNames = []string{
 // deployed, as CloudFormation receives them (numbers travel as strings).
 func (a Args) StaticParameters() map[string]string {
 	p := map[string]string{
-		"BuildkiteQueue": a.Queue,
-		"MinSize":        strconv.Itoa(a.MinSize),
-		"MaxSize":        strconv.Itoa(a.MaxSize),
-		"InstanceTypes":  strings.Join(a.InstanceTypes, ","),
+		"BuildkiteQueue":     a.Queue,
+		"MinSize":            strconv.Itoa(a.MinSize),
+		"MaxSize":            strconv.Itoa(a.MaxSize),
+		"InstanceTypes":      strings.Join(a.InstanceTypes, ","),
+		"OnDemandPercentage": strconv.Itoa(a.OnDemandPercentage),
 		// User namespace remapping breaks permissions on bind mounts with
 		// autouseradd (the seed's reason); the trust model does not rely on it.
 		"EnableDockerUserNamespaceRemap": "false",

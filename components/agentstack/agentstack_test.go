@@ -75,7 +75,7 @@ func TestCheck(t *testing.T) {
 func validArgs() Args {
 	return Args{
 		StackName: "buildkite", TemplateVersion: "v6.71.1", Queue: "default",
-		MinSize: 0, MaxSize: 10, InstanceTypes: []string{"c5.2xlarge"}, ScaleInIdleSeconds: 300,
+		MinSize: 0, MaxSize: 10, InstanceTypes: []string{"c5.2xlarge"}, ScaleInIdleSeconds: 300, OnDemandPercentage: 100,
 		Region:             "us-east-1",
 		ManagedPolicyARN:   pulumi.String("arn:aws:iam::123456789012:policy/buildkite-agent"),
 		BootstrapScriptURL: pulumi.String("s3://buildkite-config-x/bootstrap.sh"),
@@ -165,6 +165,7 @@ func TestInvalidArgs(t *testing.T) {
 		{"bad stack name", mod(func(a *Args) { a.StackName = "1stack" }), "stack name"},
 		{"missing policy", mod(func(a *Args) { a.ManagedPolicyARN = nil }), "ManagedPolicyARN is required"},
 		{"empty queue", mod(func(a *Args) { a.Queue = "" }), "BuildkiteQueue must be at least 1"},
+		{"on-demand share above 100", mod(func(a *Args) { a.OnDemandPercentage = 101 }), "OnDemandPercentage must be <= 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

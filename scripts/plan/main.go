@@ -1,28 +1,40 @@
 // Command plan shows, with no Pulumi CLI and no cloud account, every
 // resource a stack would have: it runs the real program under Pulumi's mocks
 // with the stack's config (Pulumi.yaml defaults applied, as the CLI would),
-// and prints a tree, or with -json one JSON document.
+// checks the result against the policy pack, and estimates what the agents
+// cost. It prints a tree, or with -json one JSON document.
 //
 //	go run ./scripts/plan -stack prod
 //	go run ./scripts/plan -stack prod -json
 //
-// Invalid config exits with status 1 and a message naming each key, before
-// anything is planned.
+// It exits with status 1 on invalid config (naming each key, before
+// anything is planned) and on any mandatory policy violation.
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/policies"
 	"mtrlz.dev/ci-infra/stacks"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// document is the JSON form: the plan, the policy violations and the cost.
+type document struct {
+	plan.Document
+	Policies []policies.Violation `json:"policies"`
+	Cost     *cost.Report         `json:"cost"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -34,11 +46,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "plan: stack %s: %v\n", *stack, err)
+		return 1
+	}
 
 	opts, err := plan.LoadOptions(*dir, *stack)
 	if err != nil {
-		fmt.Fprintf(stderr, "plan: %v\n", err)
-		return 1
+		return fail(err)
 	}
 	p, err := plan.Run(stacks.Build, opts)
 	if err != nil {
@@ -47,17 +62,60 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &cerr) {
 			err = cerr
 		}
-		fmt.Fprintf(stderr, "plan: stack %s: %v\n", *stack, err)
-		return 1
+		return fail(err)
 	}
+
+	ctx := context.Background()
+	pack, err := policies.Load(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	violations, err := pack.Evaluate(ctx, policies.Inputs(p))
+	if err != nil {
+		return fail(err)
+	}
+	agentStacks, err := cost.StacksOf(p)
+	if err != nil {
+		return fail(err)
+	}
+	report, err := cost.Estimate(opts.Config["aws:region"], agentStacks)
+	if err != nil {
+		return fail(err)
+	}
+
 	if *asJSON {
-		err = p.WriteJSON(stdout)
+		if violations == nil {
+			violations = []policies.Violation{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(document{Document: p.Document(), Policies: violations, Cost: report})
 	} else {
-		err = p.WriteText(stdout)
+		err = writeText(stdout, p, pack, violations, report)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "plan: %v\n", err)
+		return fail(err)
+	}
+	if n := len(policies.MandatoryOf(violations)); n > 0 {
+		fmt.Fprintf(stderr, "plan: stack %s: %d mandatory policy violations\n", *stack, n)
 		return 1
 	}
 	return 0
+}
+
+func writeText(w io.Writer, p *plan.Plan, pack *policies.Pack, violations []policies.Violation, report *cost.Report) error {
+	if err := p.WriteText(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nPolicy pack %s: %d rules, %d mandatory violations, %d advisory\n",
+		pack.Name, len(pack.Rules), len(policies.MandatoryOf(violations)), len(violations)-len(policies.MandatoryOf(violations)))
+	for _, v := range violations {
+		where := v.URN
+		if where == "" {
+			where = "stack"
+		}
+		fmt.Fprintf(w, "    [%s] %s: %s\n        at %s\n", v.Level, v.Rule, v.Message, where)
+	}
+	fmt.Fprintln(w)
+	return report.WriteText(w)
 }

@@ -31,9 +31,24 @@ func TestProdPlanGolden(t *testing.T) {
 			Protect                 bool
 			Inputs                  map[string]any
 		}
-		Outputs map[string]any
+		Outputs  map[string]any
+		Policies []struct{ Rule, Level, URN, Message string }
+		Cost     struct {
+			Currency    string
+			Stacks      map[string]struct{ IdleMonthly, PeakMonthly float64 }
+			IdleMonthly float64
+			PeakMonthly float64
+		}
 	}
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &doc))
+	for _, v := range doc.Policies {
+		assert.Equal(t, "advisory", v.Level, "prod has no mandatory violation: %s", v.Message)
+	}
+	assert.Equal(t, "USD", doc.Cost.Currency)
+	assert.Contains(t, doc.Cost.Stacks, "buildkite")
+	assert.Contains(t, doc.Cost.Stacks, "buildkite-builders")
+	assert.InDelta(t, 248.2, doc.Cost.IdleMonthly, 0.005)
+	assert.InDelta(t, 2978.4, doc.Cost.PeakMonthly, 0.005)
 	assert.Equal(t, "ci-infra", doc.Project)
 	assert.Equal(t, "prod", doc.Stack)
 	assert.NotEmpty(t, doc.Resources)
@@ -53,18 +68,16 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
 		"trusted-team-team  github:index/team:Team  [protected]",
 		"\nOutputs:\n",
+		"Policy pack ci_infra: 26 rules, 0 mandatory violations, 1 advisory\n",
+		"Cost, USD per month",
 	} {
 		assert.True(t, strings.Contains(out, want), "the text plan lacks %q", want)
 	}
 }
 
 func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
-	dir := t.TempDir()
-	project, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.bad.yaml"), []byte(
-		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 3\n"), 0o644))
+	dir := stackDir(t, "bad",
+		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 3\n")
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-stack", "bad", "-dir", dir}, &stdout, &stderr)
@@ -72,6 +85,29 @@ func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	assert.Empty(t, stdout.String(), "nothing is planned")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix:")
 	assert.Contains(t, stderr.String(), "ci-infra:buildersMaxSize:")
+}
+
+// stackDir writes Pulumi.yaml and a stack file "<name>" into a temporary
+// project directory.
+func stackDir(t *testing.T, name, stackYAML string) string {
+	dir := t.TempDir()
+	project, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), []byte(stackYAML), 0o644))
+	return dir
+}
+
+func TestMandatoryViolationExitsNonZero(t *testing.T) {
+	prod, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	require.NoError(t, err)
+	// Valid config, but SSH opens tcp/22 to the world: the pack refuses it.
+	dir := stackDir(t, "ssh", string(prod)+"  ci-infra:agentKeyName: ops\n")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "ssh", "-dir", dir}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout.String(), "[mandatory] deny_agent_stack_ssh")
+	assert.Contains(t, stderr.String(), "mandatory policy violations")
 }
 
 func TestUnknownStackFileIsAnError(t *testing.T) {
