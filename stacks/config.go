@@ -15,6 +15,7 @@ import (
 	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/components/githubid"
 	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/network"
@@ -64,6 +65,11 @@ type Config struct {
 	TrustedTeamMaintainers []string           `config:"trustedTeamMaintainers"`
 	ForkBuildsFromTeam     bool               `config:"forkBuildsFromTeam"`
 	Repositories           []RepositoryConfig `config:"repositories"`
+
+	BuildkiteOrg   string            `config:"buildkiteOrg"`
+	CIPipeline     string            `config:"ciPipeline"`
+	CIDeployBranch string            `config:"ciDeployBranch"`
+	Adopt          map[string]string `config:"adopt"`
 
 	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
 	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
@@ -357,6 +363,16 @@ func (c *Config) Validate(project string) error {
 	}
 
 	c.validateGitHub(bad)
+	c.validateAdopt(bad)
+	for key, err := range map[string]error{
+		"buildkiteOrg":   ciaccess.ValidateSlug("organization", c.BuildkiteOrg),
+		"ciPipeline":     ciaccess.ValidateSlug("pipeline", c.CIPipeline),
+		"ciDeployBranch": ciaccess.ValidateBranch(c.CIDeployBranch),
+	} {
+		if err != nil {
+			bad(key, "%v", err)
+		}
+	}
 
 	if len(errs) > 0 {
 		return configError(errs)

@@ -13,6 +13,7 @@ import (
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/agenttoken"
 	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/network"
@@ -62,9 +63,10 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 
 	// Who read which secret, and when: the secrets bucket logs every access
 	// into a bucket of its own.
-	secretsLogs, err := bucket.New(ctx, "secrets-logs", bucket.Args{
+	secretsLogs, err := bucket.New(ctx, nameSecretsLogs, bucket.Args{
 		Name:           cfg.SecretsLogBucketName(),
 		AcceptLogsFrom: []string{cfg.SecretsBucketName()},
+		ImportID:       cfg.Adopt[nameSecretsLogs],
 		Protect:        true,
 		Tags:           label.Merge(tags, map[string]string{"role": "access-logs"}),
 	})
@@ -85,11 +87,12 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	if cfg.ForkBuildsFromTeam {
 		secretObjects = append(secretObjects, bucket.Object{Key: BuildSafetyTokenKey, Content: *cfg.BuildSafetyGitHubToken})
 	}
-	secrets, err := bucket.New(ctx, "secrets", bucket.Args{
+	secrets, err := bucket.New(ctx, nameSecrets, bucket.Args{
 		Name:       cfg.SecretsBucketName(),
 		Versioned:  true,
 		AccessLogs: &bucket.AccessLogs{Bucket: secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
 		Objects:    secretObjects,
+		ImportID:   cfg.Adopt[nameSecrets],
 		Protect:    true,
 		Tags:       label.Merge(tags, map[string]string{"role": "secrets"}),
 	})
@@ -97,14 +100,15 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	config, err := bucket.New(ctx, "config", bucket.Args{
+	config, err := bucket.New(ctx, nameConfig, bucket.Args{
 		Name:      cfg.ConfigBucketName(),
 		Versioned: true,
 		Objects: []bucket.Object{
 			{Key: BootstrapKey, Content: pulumi.String(scripts.Bootstrap), ContentType: "text/x-shellscript"},
 		},
-		Protect: true,
-		Tags:    label.Merge(tags, map[string]string{"role": "config"}),
+		ImportID: cfg.Adopt[nameConfig],
+		Protect:  true,
+		Tags:     label.Merge(tags, map[string]string{"role": "config"}),
 	})
 	if err != nil {
 		return nil, err
@@ -146,8 +150,9 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
 	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
+	agentsArgs.ImportID = cfg.Adopt[nameAgents]
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
-	agents, err := agentstack.New(ctx, "agents", agentsArgs)
+	agents, err := agentstack.New(ctx, nameAgents, agentsArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -158,28 +163,31 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMaxSize
 	buildersArgs.InstanceTypes = cfg.BuildersInstanceTypes
 	buildersArgs.OnDemandPercentage = cfg.BuildersOnDemandPercentage
+	buildersArgs.ImportID = cfg.Adopt[nameBuilders]
 	buildersArgs.KeepWarm = true
 	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
-	builders, err := agentstack.New(ctx, "builders", buildersArgs)
+	builders, err := agentstack.New(ctx, nameBuilders, buildersArgs)
 	if err != nil {
 		return nil, err
 	}
 
-	internal, err := zone.New(ctx, "internal-zone", zone.Args{
-		Name:   cfg.InternalZoneName,
-		VpcID:  net.VpcID,
-		Region: cfg.Region,
-		Tags:   tags,
+	internal, err := zone.New(ctx, nameZone, zone.Args{
+		Name:     cfg.InternalZoneName,
+		VpcID:    net.VpcID,
+		Region:   cfg.Region,
+		Tags:     tags,
+		ImportID: cfg.Adopt[nameZone],
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	downloads, err := bucket.New(ctx, "downloads", bucket.Args{
+	downloads, err := bucket.New(ctx, nameDownloads, bucket.Args{
 		Name:                  cfg.DownloadsBucketName,
 		PublicRead:            true,
 		Versioned:             true,
 		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
+		ImportID:              cfg.Adopt[nameDownloads],
 		Protect:               true,
 		Tags:                  label.Merge(tags, map[string]string{"role": "downloads"}),
 	})
@@ -187,11 +195,12 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	trusted, err := team.New(ctx, "trusted-team", team.Args{
+	trusted, err := team.New(ctx, nameTeam, team.Args{
 		Name:        cfg.TrustedTeamName,
 		Description: "May run builds of their forks on the Buildkite agents. Managed by the ci-infra Pulumi program.",
 		Members:     cfg.TrustedTeamMembers,
 		Maintainers: cfg.TrustedTeamMaintainers,
+		ImportID:    cfg.Adopt[nameTeam],
 	})
 	if err != nil {
 		return nil, err
@@ -207,7 +216,24 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		}
 	}
 
+	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
+		Organization:       cfg.BuildkiteOrg,
+		Pipeline:           cfg.CIPipeline,
+		DeployBranch:       cfg.CIDeployBranch,
+		RoleNamePrefix:     label.Name(ctx.Project(), ctx.Stack()),
+		SecretObjectsARN:   bucket.ARN(cfg.SecretsBucketName()) + "/*",
+		SecretParameterARN: token.Arn,
+		ProviderImportID:   cfg.Adopt[nameCIAccess],
+		Tags:               tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	return pulumi.Map{
+		"ciPreviewRoleArn":     access.PreviewRoleArn,
+		"ciDeployRoleArn":      access.DeployRoleArn,
+		"nextSteps":            nextSteps(cfg, access),
 		"trustedTeamSlug":      trusted.Slug,
 		"vpcId":                net.VpcID,
 		"subnetIds":            net.SubnetIDs,

@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudformation"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -70,6 +71,9 @@ type Args struct {
 
 	// Tags are added to the stack, which propagates them to its resources.
 	Tags map[string]string
+	// ImportID adopts an existing CloudFormation stack (its name) instead of
+	// creating a second fleet.
+	ImportID string
 }
 
 // AgentStack is one Elastic CI Stack.
@@ -241,7 +245,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Capabilities: caps,
 		Parameters:   params,
 		Tags:         label.StringMap(args.Tags),
-	}, pulumi.Parent(s))
+	}, pulumi.Parent(s), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err
 	}

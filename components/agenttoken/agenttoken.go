@@ -39,6 +39,8 @@ type AgentToken struct {
 
 	// Path is the parameter's name, for BuildkiteAgentTokenParameterStorePath.
 	Path pulumi.StringOutput `pulumi:"path"`
+	// Arn is the parameter's ARN.
+	Arn pulumi.StringOutput `pulumi:"arn"`
 }
 
 // Validate reports every problem of the arguments at once.
@@ -74,7 +76,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	t.Path = param.Name
-	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"path": t.Path}); err != nil {
+	t.Arn = param.Arn
+	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"path": t.Path, "arn": t.Arn}); err != nil {
 		return nil, err
 	}
 	return t, nil

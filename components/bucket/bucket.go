@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -64,6 +65,8 @@ type Args struct {
 	Protect bool
 	// Tags are added to the bucket and its objects.
 	Tags map[string]string
+	// ImportID adopts an existing bucket (its name) instead of creating it.
+	ImportID string
 }
 
 // Bucket is an S3 bucket with its security settings.
@@ -131,7 +134,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(b)
 	tags := label.StringMap(args.Tags)
 
-	bucketOpts := []pulumi.ResourceOption{parent, pulumi.Protect(args.Protect)}
+	bucketOpts := []pulumi.ResourceOption{parent, pulumi.Protect(args.Protect), adopt.Option(args.ImportID)}
 	bucket, err := s3.NewBucketV2(ctx, label.Name(name, "bucket"), &s3.BucketV2Args{
 		Bucket: pulumi.String(args.Name),
 		// Never empty a bucket to delete it: its data outlives the program.

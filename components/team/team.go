@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/githubid"
 	"mtrlz.dev/ci-infra/components/label"
 )
@@ -34,6 +35,8 @@ type Args struct {
 	// one list. With both empty the program leaves membership alone.
 	Members     []string
 	Maintainers []string
+	// ImportID adopts an existing team (its ID or slug) with its history.
+	ImportID string
 }
 
 // Team is the trusted team.
@@ -104,7 +107,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// Otherwise GitHub makes whoever runs `pulumi up` a maintainer,
 		// trusted without review.
 		CreateDefaultMaintainer: pulumi.Bool(false),
-	}, pulumi.Parent(t), pulumi.Protect(true))
+	}, pulumi.Parent(t), pulumi.Protect(true), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err
 	}

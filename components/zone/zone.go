@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -51,6 +52,8 @@ type Args struct {
 	Region string
 	// Tags are added to the zone.
 	Tags map[string]string
+	// ImportID adopts an existing zone (its ID) with its records.
+	ImportID string
 }
 
 // PrivateZone is the hosted zone.
@@ -92,7 +95,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		ForceDestroy: pulumi.Bool(false),
 		Tags:         label.StringMap(args.Tags),
-	}, pulumi.Parent(z), pulumi.Protect(true))
+	}, pulumi.Parent(z), pulumi.Protect(true), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		return "", resource.PropertyMap{}, nil
 	}
 	id, computed := m.computed(args)
+	if args.ID != "" {
+		id = args.ID // an imported resource keeps the ID it was adopted by
+	}
 	state := args.Inputs.Copy()
 	for k, v := range computed {
 		if _, set := state[resource.PropertyKey(k)]; !set || k == "arn" || k == "id" {

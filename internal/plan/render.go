@@ -192,11 +192,16 @@ func join(prefix, key string) string {
 	return prefix + "." + key
 }
 
+// scalars reports whether a list reads well on one line: short scalars only.
 func scalars(v []any) bool {
 	for _, e := range v {
-		switch e.(type) {
+		switch e := e.(type) {
 		case map[string]any, []any:
 			return false
+		case string:
+			if len(e) > 60 {
+				return false
+			}
 		}
 	}
 	return true

@@ -1,0 +1,233 @@
+// Package ciaccess owns how this repository's own Buildkite pipeline gets
+// AWS credentials: the IAM OIDC provider for Buildkite's agent tokens, a
+// read-only preview role any build of the pipeline's preview step may
+// assume, and a deploy role only the deploy step of the deploy branch may
+// assume. No long-lived keys exist to steal.
+package ciaccess
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/components/adopt"
+	"mtrlz.dev/ci-infra/components/label"
+	"mtrlz.dev/ci-infra/components/policydoc"
+)
+
+// TypeToken is the Pulumi type of the component.
+const TypeToken = "ci-infra:ci:PipelineAccess"
+
+// Buildkite's OIDC issuer, and the audience the pipeline requests.
+const (
+	Issuer   = "https://agent.buildkite.com"
+	Audience = "sts.amazonaws.com"
+	// claimPrefix is how IAM names the issuer's claims in conditions.
+	claimPrefix = "agent.buildkite.com"
+)
+
+// Step keys of .buildkite/pipeline.yml: the token's `sub` names the step, so
+// only these steps can assume the roles.
+const (
+	PreviewStep = "preview"
+	DeployStep  = "deploy"
+)
+
+// AWS-managed policies (the same ARN in every account).
+const (
+	readOnlyPolicyARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	adminPolicyARN    = "arn:aws:iam::aws:policy/AdministratorAccess"
+)
+
+var (
+	slug   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+	branch = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
+)
+
+// Args configures the pipeline's access.
+type Args struct {
+	// Organization and Pipeline are the Buildkite slugs of this repository's
+	// pipeline, e.g. "materialize" and "ci-infra".
+	Organization string
+	Pipeline     string
+	// DeployBranch is the only branch whose builds may deploy, e.g. "main".
+	DeployBranch string
+	// RoleNamePrefix starts both role names, e.g. "ci-infra-prod".
+	RoleNamePrefix string
+	// SecretObjectsARN and SecretParameterARN are what the preview role must
+	// not read even though ReadOnlyAccess would allow it: a preview runs the
+	// branch's code and needs no secret. E.g.
+	// arn:aws:s3:::buildkite-managedsecrets-x/* and the token parameter.
+	SecretObjectsARN   string
+	SecretParameterARN pulumi.StringInput
+	// ProviderImportID adopts an existing OIDC provider (its ARN): an account
+	// has one provider per issuer.
+	ProviderImportID string
+	// Tags are added to the provider and the roles.
+	Tags map[string]string
+}
+
+// Access is the provider and the two roles.
+type Access struct {
+	pulumi.ResourceState
+
+	ProviderArn    pulumi.StringOutput `pulumi:"providerArn"`
+	PreviewRoleArn pulumi.StringOutput `pulumi:"previewRoleArn"`
+	DeployRoleArn  pulumi.StringOutput `pulumi:"deployRoleArn"`
+}
+
+// Validate reports every problem of the arguments at once.
+func (a Args) Validate() error {
+	var errs []error
+	for _, err := range []error{ValidateSlug("organization", a.Organization), ValidateSlug("pipeline", a.Pipeline), ValidateBranch(a.DeployBranch)} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.RoleNamePrefix == "" || len(a.RoleNamePrefix) > 48 {
+		errs = append(errs, errors.New("RoleNamePrefix must be 1-48 characters (role names are at most 64)"))
+	}
+	if a.SecretObjectsARN == "" || a.SecretParameterARN == nil {
+		errs = append(errs, errors.New("SecretObjectsARN and SecretParameterARN are required: the preview role must be denied them"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateSlug checks a Buildkite organization or pipeline slug; it is
+// written into the roles' trust conditions.
+func ValidateSlug(kind, s string) error {
+	if !slug.MatchString(s) {
+		return fmt.Errorf("Buildkite %s %q must be a slug (lowercase letters, digits, hyphens)", kind, s)
+	}
+	return nil
+}
+
+// ValidateBranch checks the deploy branch name.
+func ValidateBranch(s string) error {
+	if !branch.MatchString(s) {
+		return fmt.Errorf("deploy branch %q is not a branch name", s)
+	}
+	return nil
+}
+
+// Subject is the `sub` claim pattern a role trusts: builds of one step of
+// one pipeline, on refs matching ref (an IAM StringLike pattern).
+func Subject(org, pipeline, ref, step string) string {
+	return fmt.Sprintf("organization:%s:pipeline:%s:ref:%s:commit:*:step:%s", org, pipeline, ref, step)
+}
+
+// TrustPolicy lets tokens of the Buildkite issuer whose audience is STS and
+// whose subject matches subject assume the role. AWS requires a `sub`
+// condition for this issuer.
+func TrustPolicy(providerARN, subject string) policydoc.Document {
+	return policydoc.New(policydoc.Statement{
+		Sid:       "BuildkitePipelineStep",
+		Effect:    "Allow",
+		Principal: map[string]any{"Federated": providerARN},
+		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
+		Condition: map[string]map[string]any{
+			"StringEquals": {claimPrefix + ":aud": Audience},
+			"StringLike":   {claimPrefix + ":sub": subject},
+		},
+	})
+}
+
+// previewDeny is the preview role's inline policy: ReadOnlyAccess reads
+// objects and parameters, and a preview (which runs the branch's code) must
+// not reach the secrets.
+func previewDeny(secretObjectsARN, secretParameterARN string) policydoc.Document {
+	return policydoc.New(
+		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject", "s3:GetObjectVersion"}, Resource: []string{secretObjectsARN}},
+		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParameterARN}},
+	)
+}
+
+// New declares the provider and the roles.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Access, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline access %s: %w", name, err)
+	}
+	a := &Access{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, a, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(a)
+	tags := label.StringMap(args.Tags)
+
+	// One provider per issuer per account; AWS trusts the issuer's
+	// certificate authority itself, so no thumbprint is pinned.
+	provider, err := iam.NewOpenIdConnectProvider(ctx, label.Name(name, "oidc-provider"), &iam.OpenIdConnectProviderArgs{
+		Url:           pulumi.String(Issuer),
+		ClientIdLists: pulumi.StringArray{pulumi.String(Audience)},
+		Tags:          tags,
+	}, parent, adopt.Option(args.ProviderImportID))
+	if err != nil {
+		return nil, err
+	}
+
+	trust := func(ref, step string) pulumi.StringOutput {
+		return provider.Arn.ApplyT(func(arn string) (string, error) {
+			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step)).JSON()
+		}).(pulumi.StringOutput)
+	}
+
+	preview, err := iam.NewRole(ctx, label.Name(name, "preview-role"), &iam.RoleArgs{
+		Name:             pulumi.String(label.Name(args.RoleNamePrefix, "preview")),
+		Description:      pulumi.String("pulumi preview from the " + args.Pipeline + " pipeline's preview step: read-only, no secrets."),
+		AssumeRolePolicy: trust("refs/heads/*", PreviewStep),
+		// One hour covers a preview; a stolen session dies soon.
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, label.Name(name, "preview-read-only"), &iam.RolePolicyAttachmentArgs{
+		Role:      preview.Name,
+		PolicyArn: pulumi.String(readOnlyPolicyARN),
+	}, parent); err != nil {
+		return nil, err
+	}
+	denyJSON := args.SecretParameterARN.ToStringOutput().ApplyT(func(paramARN string) (string, error) {
+		return previewDeny(args.SecretObjectsARN, paramARN).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "preview-no-secrets"), &iam.RolePolicyArgs{
+		Role:   preview.Name,
+		Policy: denyJSON,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	deploy, err := iam.NewRole(ctx, label.Name(name, "deploy-role"), &iam.RoleArgs{
+		Name:               pulumi.String(label.Name(args.RoleNamePrefix, "deploy")),
+		Description:        pulumi.String("pulumi up from the deploy step of " + args.DeployBranch + " builds of the " + args.Pipeline + " pipeline, after a person unblocks it."),
+		AssumeRolePolicy:   trust("refs/heads/"+args.DeployBranch, DeployStep),
+		MaxSessionDuration: pulumi.Int(3600),
+		Tags:               tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The program creates IAM roles, CloudFormation stacks with named IAM
+	// resources, buckets, DNS and networks: deploying it needs
+	// administrator rights. What keeps them safe is who may assume the role.
+	if _, err := iam.NewRolePolicyAttachment(ctx, label.Name(name, "deploy-admin"), &iam.RolePolicyAttachmentArgs{
+		Role:      deploy.Name,
+		PolicyArn: pulumi.String(adminPolicyARN),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	a.ProviderArn = provider.Arn
+	a.PreviewRoleArn = preview.Arn
+	a.DeployRoleArn = deploy.Arn
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
+		"providerArn": a.ProviderArn, "previewRoleArn": a.PreviewRoleArn, "deployRoleArn": a.DeployRoleArn,
+	}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,83 @@
+package stacks
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"mtrlz.dev/ci-infra/components/githubid"
+)
+
+// Logical names of the components that hold state. They name the resources
+// in Build and the keys of the `adopt` config, so they are written once.
+const (
+	nameConfig      = "config"
+	nameSecrets     = "secrets"
+	nameSecretsLogs = "secrets-logs"
+	nameDownloads   = "downloads"
+	nameZone        = "internal-zone"
+	nameAgents      = "agents"
+	nameBuilders    = "builders"
+	nameTeam        = "trusted-team"
+	nameCIAccess    = "ci-access"
+)
+
+var (
+	zoneID      = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
+	teamID      = regexp.MustCompile(`^[0-9]{1,12}$`)
+	providerARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/agent\.buildkite\.com$`)
+)
+
+// adoptable says, for each component that can take over an existing
+// resource, what its ID must look like.
+func (c *Config) adoptable() map[string]func(id string) error {
+	same := func(want string) func(string) error {
+		return func(id string) error {
+			if id != want {
+				return fmt.Errorf("is %q, but the configured name is %q: adopt by the same name (change the config, not the ID)", id, want)
+			}
+			return nil
+		}
+	}
+	pattern := func(re *regexp.Regexp, form string) func(string) error {
+		return func(id string) error {
+			if !re.MatchString(id) {
+				return fmt.Errorf("%q is not %s", id, form)
+			}
+			return nil
+		}
+	}
+	return map[string]func(string) error{
+		nameConfig:      same(c.ConfigBucketName()),
+		nameSecrets:     same(c.SecretsBucketName()),
+		nameSecretsLogs: same(c.SecretsLogBucketName()),
+		nameDownloads:   same(c.DownloadsBucketName),
+		nameZone:        pattern(zoneID, "a hosted zone ID such as Z0123456789ABCDEFGHIJ"),
+		nameAgents:      same(c.AgentsStackName),
+		nameBuilders:    same(c.BuildersStackName),
+		nameTeam: func(id string) error {
+			if teamID.MatchString(id) || (githubid.IsTeamSlug(id) && id == c.TrustedTeamName) {
+				return nil
+			}
+			return fmt.Errorf("%q is neither a numeric team ID nor the slug %q", id, c.TrustedTeamName)
+		},
+		nameCIAccess: pattern(providerARN, "the ARN of an IAM OIDC provider for agent.buildkite.com"),
+	}
+}
+
+func (c *Config) validateAdopt(bad func(key, format string, args ...any)) {
+	known := c.adoptable()
+	names := slices.Sorted(maps.Keys(known))
+	for _, component := range slices.Sorted(maps.Keys(c.Adopt)) {
+		check, ok := known[component]
+		if !ok {
+			bad("adopt", "%q is not a component that can adopt a resource; use one of %s", component, strings.Join(names, ", "))
+			continue
+		}
+		if err := check(c.Adopt[component]); err != nil {
+			bad("adopt", "%s: %v", component, err)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"golang.org/x/crypto/ssh"
+
+	"mtrlz.dev/ci-infra/components/ciaccess"
+)
+
+// nextSteps tells the operator, after `pulumi up`, what the program cannot
+// do itself: hand the public half of the agents' key to GitHub and
+// mtrlz.dev, give the pipeline its role ARNs, and check that agents came up.
+func nextSteps(cfg *Config, access *ciaccess.Access) pulumi.StringArrayOutput {
+	// The public half of a private key is not a secret.
+	publicKey := pulumi.Unsecret(cfg.AgentSSHPrivateKey).ApplyT(func(v any) string {
+		private, _ := v.(string)
+		return sshPublicKey(private)
+	}).(pulumi.StringOutput)
+	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn).ApplyT(func(v []any) []string {
+		return []string{
+			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
+			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIPipeline, v[1], v[2]),
+			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
+		}
+	}).(pulumi.StringArrayOutput)
+}
+
+// sshPublicKey derives the authorized_keys line of an unencrypted private
+// key, or says why it cannot (never echoing the key).
+func sshPublicKey(private string) string {
+	signer, err := ssh.ParsePrivateKey([]byte(private))
+	if err != nil {
+		return "(not derivable: agentSshPrivateKey is not an unencrypted OpenSSH or PEM private key; run ssh-keygen -y -f <key>)"
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+}
