@@ -141,21 +141,31 @@ func setHint(key string, secret bool) string {
 func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	var c Config
 	v := reflect.ValueOf(&c).Elem()
-	var errs []error
+	var problems []error
+	unreadable := map[string]bool{}
 	for _, f := range Fields() {
 		full := fullKey(ctx, f.Key)
 		if err := readField(ctx, f, v.Field(f.index)); err != nil {
 			if errors.Is(err, config.ErrMissingVar) {
 				err = fmt.Errorf("not set; run `%s`", setHint(f.Key, f.Secret))
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", full, err))
+			problems = append(problems, fmt.Errorf("%s: %w", full, err))
+			unreadable[full] = true
 		}
 	}
-	if len(errs) > 0 {
-		return nil, configError(errs)
+	// Validate the rest too, so that one run reports everything; a key that
+	// could not be read is reported once, as such.
+	var verr *ConfigError
+	if errors.As(c.Validate(ctx.Project()), &verr) {
+		for _, p := range verr.Problems {
+			key, _, _ := strings.Cut(p.Error(), ": ")
+			if !unreadable[key] {
+				problems = append(problems, p)
+			}
+		}
 	}
-	if err := c.Validate(ctx.Project()); err != nil {
-		return nil, err
+	if len(problems) > 0 {
+		return nil, configError(problems)
 	}
 	return &c, nil
 }

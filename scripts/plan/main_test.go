@@ -85,6 +85,7 @@ func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	assert.Empty(t, stdout.String(), "nothing is planned")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix:")
 	assert.Contains(t, stderr.String(), "ci-infra:buildersMaxSize:")
+	assert.Contains(t, stderr.String(), "ci-infra:buildkiteOrg: not set", "missing and invalid keys are reported in one run")
 }
 
 // stackDir writes Pulumi.yaml and a stack file "<name>" into a temporary
