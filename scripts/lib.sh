@@ -1,0 +1,44 @@
+# shellcheck shell=bash
+# Functions shared by the scripts that talk to the real AWS account
+# (ci-preview, ci-up, dr-rebuild). Source it; it sets no options.
+
+# use_pipeline_role ROLE_ARN STEP
+# Inside a Buildkite job, trade the job's OIDC token (audience
+# sts.amazonaws.com) for short-lived credentials of ROLE_ARN. The role
+# trusts only the named step of this pipeline, so no key is stored anywhere.
+# Outside Buildkite (an operator's laptop) keep the operator's credentials.
+use_pipeline_role() {
+  local role_arn=$1 step=$2 token creds
+  if [ -z "${BUILDKITE:-}" ]; then
+    echo "Not running in Buildkite: using your own AWS credentials." >&2
+    return 0
+  fi
+  if [ -z "$role_arn" ]; then
+    echo "No role for the $step step: set CI_INFRA_${step^^}_ROLE_ARN in the pipeline's environment to the stack output ci${step^}RoleArn." >&2
+    return 1
+  fi
+  token=$(buildkite-agent oidc request-token --audience sts.amazonaws.com) || return 1
+  creds=$(aws sts assume-role-with-web-identity \
+    --role-arn "$role_arn" \
+    --role-session-name "buildkite-${BUILDKITE_BUILD_NUMBER:-0}-$step" \
+    --web-identity-token "$token" \
+    --duration-seconds 3600 \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' \
+    --output text) || return 1
+  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<<"$creds"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+}
+
+# annotate FILE STATUS TITLE
+# Show the summary of a pulumi run (from its "Resources:" line on, or its
+# last 40 lines) as a Buildkite annotation. Does nothing outside Buildkite.
+annotate() {
+  local file=$1 status=$2 title=$3 style=success summary
+  [ -n "${BUILDKITE:-}" ] || return 0
+  [ "$status" -eq 0 ] || style=error
+  summary=$(sed -n '/^Resources:/,$p' "$file")
+  [ -n "$summary" ] || summary=$(tail -n 40 "$file")
+  local fence='```'
+  printf '**%s** (exit %s)\n\n%sterm\n%s\n%s\n' "$title" "$status" "$fence" "$summary" "$fence" |
+    buildkite-agent annotate --style "$style" --context "$title"
+}

@@ -1,0 +1,153 @@
+package scripts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/internal/plantest"
+)
+
+type step struct {
+	Label            string `yaml:"label"`
+	Block            string `yaml:"block"`
+	Prompt           string `yaml:"prompt"`
+	Key              string `yaml:"key"`
+	Command          string `yaml:"command"`
+	DependsOn        string `yaml:"depends_on"`
+	If               string `yaml:"if"`
+	Concurrency      int    `yaml:"concurrency"`
+	ConcurrencyGroup string `yaml:"concurrency_group"`
+}
+
+func pipelineSteps(t *testing.T) map[string]step {
+	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), ".buildkite", "pipeline.yml"))
+	require.NoError(t, err)
+	var doc struct{ Steps []step }
+	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&doc), "pipeline.yml is valid YAML with known step fields")
+	steps := map[string]step{}
+	for _, s := range doc.Steps {
+		require.NotEmpty(t, s.Key, "every step has a key")
+		steps[s.Key] = s
+	}
+	return steps
+}
+
+// deployBranch is the default of ciDeployBranch in Pulumi.yaml.
+func deployBranch(t *testing.T) string {
+	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	require.NoError(t, err)
+	var project struct {
+		Config map[string]struct{ Default any }
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &project))
+	return project.Config["ciDeployBranch"].Default.(string)
+}
+
+func TestPipeline(t *testing.T) {
+	steps := pipelineSteps(t)
+	onDeployBranch := `build.branch == "` + deployBranch(t) + `" && build.pull_request.id == null`
+
+	test := steps["test"]
+	assert.Equal(t, "scripts/ci-test", test.Command)
+	assert.Empty(t, test.If, "tests and the offline plan run for every build")
+
+	preview := steps[ciaccess.PreviewStep]
+	assert.Equal(t, "scripts/ci-preview prod", preview.Command, "the preview role trusts this step key")
+	assert.Equal(t, "test", preview.DependsOn)
+	assert.Equal(t, "build.pull_request.repository.fork != true", preview.If, "no fork gets credentials")
+
+	approve := steps["approve"]
+	assert.NotEmpty(t, approve.Block, "a person unblocks every deploy")
+	assert.Equal(t, ciaccess.PreviewStep, approve.DependsOn)
+	assert.Equal(t, onDeployBranch, approve.If)
+
+	deploy := steps[ciaccess.DeployStep]
+	assert.Equal(t, "scripts/ci-up prod", deploy.Command, "the deploy role trusts this step key")
+	assert.Equal(t, "approve", deploy.DependsOn, "pulumi up waits for the block step")
+	assert.Equal(t, onDeployBranch, deploy.If)
+	assert.Equal(t, 1, deploy.Concurrency, "one deploy at a time")
+	assert.NotEmpty(t, deploy.ConcurrencyGroup)
+
+	for _, s := range steps {
+		if s.Command == "" {
+			continue
+		}
+		script := strings.Fields(s.Command)[0]
+		info, err := os.Stat(filepath.Join(plantest.Root(t), script))
+		if assert.NoError(t, err, "step %s runs %s", s.Key, script) {
+			assert.NotZero(t, info.Mode()&0o111, "%s is executable", script)
+		}
+	}
+}
+
+// fakeTools puts logging stand-ins for pulumi, aws and buildkite-agent on
+// PATH and returns the environment and the log file.
+func fakeTools(t *testing.T) (env []string, logFile string) {
+	dir := t.TempDir()
+	logFile = filepath.Join(dir, "calls.log")
+	write := func(name, body string) {
+		script := "#!/usr/bin/env bash\nprintf '%s %s\\n' \"" + name + "\" \"$*\" >>" + logFile + "\n" + body
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755))
+	}
+	write("buildkite-agent", `[ "$1 $2" = "oidc request-token" ] && echo oidc-jwt-for-test
+[ "$1" = annotate ] && cat >>`+logFile+`
+exit 0`)
+	write("aws", `echo ASIATEST secret-for-test session-for-test`)
+	write("pulumi", `echo "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-unset}" >>`+logFile+`
+printf 'Previewing\nResources:\n    + 3 to create\n'`)
+	env = []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "HOME=" + dir}
+	return env, logFile
+}
+
+func runScript(t *testing.T, env []string, script string, args ...string) (string, string, error) {
+	env2, logFile := fakeTools(t)
+	cmd := exec.Command(filepath.Join(plantest.Root(t), "scripts", script), args...)
+	cmd.Env = append(env2, env...)
+	out, err := cmd.CombinedOutput()
+	calls, _ := os.ReadFile(logFile)
+	return string(out), string(calls), err
+}
+
+func TestCIPreviewInBuildkiteUsesTheOIDCRole(t *testing.T) {
+	_, calls, err := runScript(t, []string{"BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=7", "CI_INFRA_PREVIEW_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-preview"}, "ci-preview", "prod")
+	require.NoError(t, err, calls)
+	assert.Contains(t, calls, "buildkite-agent oidc request-token --audience sts.amazonaws.com")
+	assert.Contains(t, calls, "aws sts assume-role-with-web-identity --role-arn arn:aws:iam::123456789012:role/ci-infra-prod-preview --role-session-name buildkite-7-preview --web-identity-token oidc-jwt-for-test")
+	assert.Contains(t, calls, "pulumi stack select prod")
+	assert.Contains(t, calls, "pulumi preview --diff --policy-pack policies --non-interactive")
+	assert.Contains(t, calls, "AWS_ACCESS_KEY_ID=ASIATEST", "pulumi runs with the role's credentials")
+	assert.Contains(t, calls, "buildkite-agent annotate --style success --context pulumi preview of prod")
+	assert.Contains(t, calls, "+ 3 to create", "the annotation carries the summary")
+}
+
+func TestCIPreviewOnALaptopUsesYourCredentials(t *testing.T) {
+	_, calls, err := runScript(t, nil, "ci-preview")
+	require.NoError(t, err, calls)
+	assert.NotContains(t, calls, "buildkite-agent")
+	assert.NotContains(t, calls, "assume-role")
+	assert.Contains(t, calls, "pulumi preview --diff --policy-pack policies")
+}
+
+func TestCIUpNeedsItsRoleInBuildkite(t *testing.T) {
+	out, calls, err := runScript(t, []string{"BUILDKITE=true"}, "ci-up", "prod")
+	require.Error(t, err)
+	assert.Contains(t, out, "CI_INFRA_DEPLOY_ROLE_ARN")
+	assert.NotContains(t, calls, "pulumi up", "nothing is deployed without the deploy role")
+}
+
+func TestCIUpInBuildkiteSkipsThePrompt(t *testing.T) {
+	_, calls, err := runScript(t, []string{"BUILDKITE=true", "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy"}, "ci-up", "prod")
+	require.NoError(t, err, calls)
+	assert.Contains(t, calls, "--role-arn arn:aws:iam::123456789012:role/ci-infra-prod-deploy --role-session-name buildkite-0-deploy")
+	assert.Contains(t, calls, "pulumi up --diff --policy-pack policies --yes --non-interactive")
+}
