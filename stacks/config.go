@@ -59,6 +59,7 @@ type Config struct {
 	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
 
 	GitHubOrg              string             `config:"github:owner"`
+	ManageGitHub           bool               `config:"manageGitHub"`
 	GitHubAPIURL           string             `config:"githubApiUrl"`
 	TrustedTeamName        string             `config:"trustedTeamName"`
 	TrustedTeamMembers     []string           `config:"trustedTeamMembers"`

@@ -195,25 +195,13 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	trusted, err := team.New(ctx, nameTeam, team.Args{
-		Name:        cfg.TrustedTeamName,
-		Description: "May run builds of their forks on the Buildkite agents. Managed by the ci-infra Pulumi program.",
-		Members:     cfg.TrustedTeamMembers,
-		Maintainers: cfg.TrustedTeamMaintainers,
-		ImportID:    cfg.Adopt[nameTeam],
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	var webhookSecret pulumi.StringInput
-	if cfg.WebhookSecret != nil {
-		webhookSecret = *cfg.WebhookSecret
-	}
-	for _, repo := range cfg.Repositories {
-		if _, err := guardrails.New(ctx, label.Name("guardrails", repo.Name), repo.guardrails(webhookSecret)); err != nil {
+	outputs := pulumi.Map{}
+	if cfg.ManageGitHub {
+		slug, err := declareGitHub(ctx, cfg)
+		if err != nil {
 			return nil, err
 		}
+		outputs["trustedTeamSlug"] = slug
 	}
 
 	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
@@ -230,11 +218,10 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	return pulumi.Map{
+	for name, value := range map[string]pulumi.Input{
 		"ciPreviewRoleArn":     access.PreviewRoleArn,
 		"ciDeployRoleArn":      access.DeployRoleArn,
 		"nextSteps":            nextSteps(cfg, access),
-		"trustedTeamSlug":      trusted.Slug,
 		"vpcId":                net.VpcID,
 		"subnetIds":            net.SubnetIDs,
 		"agentsStackName":      agents.StackName,
@@ -250,5 +237,34 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		// Path-style HTTPS works for a dotted bucket name, where the
 		// virtual-hosted form's certificate would not match.
 		"downloadsUrl": pulumi.Sprintf("https://s3.%s.amazonaws.com/%s/", cfg.Region, downloads.Name),
-	}, nil
+	} {
+		outputs[name] = value
+	}
+	return outputs, nil
+}
+
+// declareGitHub declares the trusted team and the repositories' guardrails.
+// GitHub lives outside the AWS account, so exactly one stack manages it
+// (see manageGitHub).
+func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error) {
+	trusted, err := team.New(ctx, nameTeam, team.Args{
+		Name:        cfg.TrustedTeamName,
+		Description: "May run builds of their forks on the Buildkite agents. Managed by the ci-infra Pulumi program.",
+		Members:     cfg.TrustedTeamMembers,
+		Maintainers: cfg.TrustedTeamMaintainers,
+		ImportID:    cfg.Adopt[nameTeam],
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	var webhookSecret pulumi.StringInput
+	if cfg.WebhookSecret != nil {
+		webhookSecret = *cfg.WebhookSecret
+	}
+	for _, repo := range cfg.Repositories {
+		if _, err := guardrails.New(ctx, label.Name("guardrails", repo.Name), repo.guardrails(webhookSecret)); err != nil {
+			return pulumi.StringOutput{}, err
+		}
+	}
+	return trusted.Slug, nil
 }

@@ -1,0 +1,85 @@
+package stacks
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/policies"
+)
+
+func drPlan(t *testing.T) *plan.Plan {
+	p, err := plan.Run(Build, plantest.StackOptions(t, "dr"))
+	require.NoError(t, err, "the DR example plans cleanly")
+	return p
+}
+
+func TestDRPlanPassesThePolicyPack(t *testing.T) {
+	pack, err := policies.Load(context.Background())
+	require.NoError(t, err)
+	vs, err := pack.Evaluate(context.Background(), policies.Inputs(drPlan(t)))
+	require.NoError(t, err)
+	assert.Empty(t, policies.MandatoryOf(vs))
+}
+
+func TestDRPlanHasNothingOfProductionsPlace(t *testing.T) {
+	prod := plantest.StackOptions(t, "prod")
+	raw, err := json.Marshal(drPlan(t).Document())
+	require.NoError(t, err)
+	doc := string(raw)
+
+	var prodCfg Config
+	prodCfg.BucketSuffix = prod.Config["ci-infra:bucketSuffix"]
+	for _, tied := range []string{
+		prod.Config["aws:region"],
+		prodCfg.ConfigBucketName(), prodCfg.SecretsBucketName(), prodCfg.SecretsLogBucketName(),
+		prod.Config["ci-infra:downloadsBucketName"],
+	} {
+		require.NotEmpty(t, tied)
+		// Whole names only: buildkite-config-mtrlz-dr is not buildkite-config-mtrlz.
+		whole := regexp.MustCompile(`(^|[^a-z0-9.-])` + regexp.QuoteMeta(tied) + `([^a-z0-9.-]|$)`)
+		assert.False(t, whole.MatchString(doc), "the DR plan names production's %q", tied)
+	}
+}
+
+func TestDRDiffersFromProdOnlyWhereIntended(t *testing.T) {
+	prod, dr := plantest.StackOptions(t, "prod"), plantest.StackOptions(t, "dr")
+	var changed []string
+	for _, key := range slices.Sorted(maps.Keys(prod.Config)) {
+		if dr.Config[key] != prod.Config[key] && !slices.Contains(prod.Placeholders, key) {
+			changed = append(changed, key)
+		}
+	}
+	for key := range dr.Config {
+		if _, ok := prod.Config[key]; !ok {
+			changed = append(changed, key)
+		}
+	}
+	assert.ElementsMatch(t, []string{"aws:region", "ci-infra:bucketSuffix", "ci-infra:downloadsBucketName", "ci-infra:manageGitHub"}, changed)
+
+	// The AWS resources of a plan, with the region taken out of the logical
+	// names of the per-zone subnets.
+	resources := func(p *plan.Plan, region string) []string {
+		var out []string
+		for _, r := range p.Registered() {
+			if !strings.Contains(r.Type, "github:") {
+				out = append(out, r.Type+" "+strings.ReplaceAll(r.Name, region, "REGION"))
+			}
+		}
+		return out
+	}
+	assert.ElementsMatch(t, resources(prodPlan(t), prod.Config["aws:region"]), resources(drPlan(t), dr.Config["aws:region"]),
+		"the same AWS resources, only placed elsewhere")
+	for _, r := range drPlan(t).Registered() {
+		assert.False(t, strings.HasPrefix(r.Type, "github:"), "GitHub stays with the stack that manages it: %s", r.Name)
+	}
+}
