@@ -32,15 +32,9 @@ func drProject(t *testing.T) string {
 }
 
 func runDR(t *testing.T, dir, stdin string, args ...string) (string, string, error) {
-	env, logFile := fakeTools(t)
-	bin := strings.TrimPrefix(env[0], "PATH=")
-	bin = bin[:strings.Index(bin, ":")]
+	env, logFile, fake := fakeTools(t)
 	// The verification step reads stack outputs and AWS state; answer as a
 	// healthy rebuild would.
-	fake := func(name, body string) {
-		script := "#!/usr/bin/env bash\nprintf '%s %s\\n' \"" + name + "\" \"$*\" >>" + logFile + "\n" + body
-		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755))
-	}
 	fake("pulumi", `case "$1 $2" in
   "config get") [ "$3 $4 $5" = "--stack dr2 ci-infra:internalZoneName" ] && echo internal.mtrlz.dev && exit 0; exit 1 ;;
   "stack output") echo "out-$3" ;;

@@ -91,11 +91,12 @@ func TestPipeline(t *testing.T) {
 }
 
 // fakeTools puts logging stand-ins for pulumi, aws and buildkite-agent on
-// PATH and returns the environment and the log file.
-func fakeTools(t *testing.T) (env []string, logFile string) {
+// PATH. It returns the environment, the log of their calls, and a function
+// that replaces a stand-in (each logs its arguments, then runs body).
+func fakeTools(t *testing.T) (env []string, logFile string, write func(name, body string)) {
 	dir := t.TempDir()
 	logFile = filepath.Join(dir, "calls.log")
-	write := func(name, body string) {
+	write = func(name, body string) {
 		script := "#!/usr/bin/env bash\nprintf '%s %s\\n' \"" + name + "\" \"$*\" >>" + logFile + "\n" + body
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755))
 	}
@@ -106,11 +107,11 @@ exit 0`)
 	write("pulumi", `echo "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-unset}" >>`+logFile+`
 printf 'Previewing\nResources:\n    + 3 to create\n'`)
 	env = []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "HOME=" + dir}
-	return env, logFile
+	return env, logFile, write
 }
 
 func runScript(t *testing.T, env []string, script string, args ...string) (string, string, error) {
-	env2, logFile := fakeTools(t)
+	env2, logFile, _ := fakeTools(t)
 	cmd := exec.Command(filepath.Join(plantest.Root(t), "scripts", script), args...)
 	cmd.Env = append(env2, env...)
 	out, err := cmd.CombinedOutput()
