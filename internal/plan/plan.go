@@ -153,17 +153,6 @@ func (p *Plan) ByURN(urn string) (Resource, bool) {
 	return Resource{}, false
 }
 
-// Children returns the resources whose parent is urn.
-func (p *Plan) Children(urn string) []Resource {
-	var kids []Resource
-	for _, r := range p.Resources {
-		if r.Parent == urn {
-			kids = append(kids, r)
-		}
-	}
-	return kids
-}
-
 // Input returns the plain value of a resource input, following dotted
 // paths into objects ("versioningConfiguration.status"). Secrets are
 // unwrapped; use IsSecret to ask whether an input is one.
