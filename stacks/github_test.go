@@ -1,7 +1,7 @@
 package stacks
 
 import (
-	"strings"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,30 +73,9 @@ func TestTrustingStack(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, hook.IsSecret("configuration"))
 
-	doc := p.Document()
-	for _, r := range doc.Resources {
-		for _, v := range []string{plan.Placeholder("ci-infra:buildSafetyGithubToken"), plan.Placeholder("ci-infra:webhookSecret")} {
-			assert.False(t, strings.Contains(strings.Join(flattenStrings(r.Inputs), "\n"), v), "%s shows a secret", r.Name)
-		}
+	doc, err := json.Marshal(p.Document())
+	require.NoError(t, err)
+	for _, key := range []string{"ci-infra:buildSafetyGithubToken", "ci-infra:webhookSecret"} {
+		assert.NotContains(t, string(doc), plan.Placeholder(key), "the plan shows the value of %s", key)
 	}
-}
-
-func flattenStrings(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case map[string]any:
-		var out []string
-		for _, e := range v {
-			out = append(out, flattenStrings(e)...)
-		}
-		return out
-	case []any:
-		var out []string
-		for _, e := range v {
-			out = append(out, flattenStrings(e)...)
-		}
-		return out
-	}
-	return nil
 }

@@ -242,7 +242,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		b.ObjectURLs[o.Key] = pulumi.Sprintf("s3://%s/%s", obj.Bucket, obj.Key)
 		// Known at preview time, like the policy: derived from the name.
-		b.ObjectARNs[o.Key] = obj.Key.ApplyT(func(key string) string { return ARN(args.Name) + "/" + key }).(pulumi.StringOutput)
+		b.ObjectARNs[o.Key] = pulumi.String(ARN(args.Name) + "/" + o.Key).ToStringOutput()
 	}
 
 	outputs := pulumi.Map{"name": b.Name, "arn": b.Arn}

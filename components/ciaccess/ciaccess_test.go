@@ -150,16 +150,28 @@ func TestProviderAndPermissions(t *testing.T) {
 }
 
 func TestInvalidArgs(t *testing.T) {
-	for name, args := range map[string]Args{
-		"org not a slug":   {Organization: "Materialize Inc", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x", SecretObjectsARN: "a", SecretParameterARN: pulumi.String("b")},
-		"no deploy branch": {Organization: "materialize", Pipeline: "ci-infra", RoleNamePrefix: "x", SecretObjectsARN: "a", SecretParameterARN: pulumi.String("b")},
-		"no secrets named": {Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x"},
-	} {
-		t.Run(name, func(t *testing.T) {
+	valid := func() Args {
+		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x",
+			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/t")}
+	}
+	mod := func(f func(*Args)) Args { a := valid(); f(&a); return a }
+	tests := []struct {
+		name    string
+		args    Args
+		wantErr string
+	}{
+		{"org not a slug", mod(func(a *Args) { a.Organization = "Materialize Inc" }), `organization "Materialize Inc" must be a slug`},
+		{"pipeline with a wildcard", mod(func(a *Args) { a.Pipeline = "ci-*" }), `pipeline "ci-*" must be a slug`},
+		{"no deploy branch", mod(func(a *Args) { a.DeployBranch = "" }), "deploy branch"},
+		{"role prefix too long", mod(func(a *Args) { a.RoleNamePrefix = strings.Repeat("x", 49) }), "RoleNamePrefix"},
+		{"no secrets named", mod(func(a *Args) { a.SecretObjectsARN, a.SecretParameterARN = "", nil }), "must be denied them"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			plantest.Rejects(t, func(ctx *pulumi.Context) error {
-				_, err := New(ctx, "a", args)
+				_, err := New(ctx, "a", tt.args)
 				return err
-			}, "")
+			}, tt.wantErr)
 		})
 	}
 }

@@ -97,37 +97,39 @@ func Estimate(region string, stacks []Stack) (*Report, error) {
 
 // StacksOf reads the agent stacks of a plan from the parameters the program
 // passes to CloudFormation, so the estimate prices exactly what is planned.
+// The program sets every parameter priced here; one that is missing is an
+// error rather than a guess at the template's default.
 func StacksOf(p *plan.Plan) ([]Stack, error) {
 	var out []Stack
 	for _, r := range p.Find("aws:cloudformation/stack:Stack", "") {
 		params, _ := r.Input("parameters").(map[string]any)
 		name, _ := r.Input("name").(string)
-		num := func(key string, def int) (int, error) {
+		param := func(key string) (string, error) {
 			v, ok := params[key].(string)
-			if !ok {
-				return def, nil
+			if !ok || v == "" {
+				return "", fmt.Errorf("stack %s sets no %s: it cannot be priced", name, key)
 			}
-			n, err := strconv.Atoi(v)
+			return v, nil
+		}
+		num := func(key string, dst *int) error {
+			v, err := param(key)
 			if err != nil {
-				return 0, fmt.Errorf("stack %s: %s %q is not a number", name, key, v)
+				return err
 			}
-			return n, nil
+			if *dst, err = strconv.Atoi(v); err != nil {
+				return fmt.Errorf("stack %s: %s %q is not a number", name, key, v)
+			}
+			return nil
 		}
 		s := Stack{Name: name}
-		var err error
-		// The template's defaults, where the program sets nothing.
-		if s.MinSize, err = num("MinSize", 0); err != nil {
-			return nil, err
+		for key, dst := range map[string]*int{"MinSize": &s.MinSize, "MaxSize": &s.MaxSize, "OnDemandPercentage": &s.OnDemandPercentage} {
+			if err := num(key, dst); err != nil {
+				return nil, err
+			}
 		}
-		if s.MaxSize, err = num("MaxSize", 10); err != nil {
+		types, err := param("InstanceTypes")
+		if err != nil {
 			return nil, err
-		}
-		if s.OnDemandPercentage, err = num("OnDemandPercentage", 100); err != nil {
-			return nil, err
-		}
-		types, _ := params["InstanceTypes"].(string)
-		if types == "" {
-			types = "t3.large"
 		}
 		s.InstanceTypes = strings.Split(types, ",")
 		out = append(out, s)

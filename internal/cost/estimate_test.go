@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudformation"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +69,16 @@ func TestProdCost(t *testing.T) {
 	require.NoError(t, r.WriteText(&out))
 	assert.Contains(t, out.String(), "buildkite-builders")
 	assert.Contains(t, out.String(), "248.20")
+}
+
+func TestStacksOfRefusesAStackItCannotPrice(t *testing.T) {
+	p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
+		_, err := cloudformation.NewStack(ctx, "s", &cloudformation.StackArgs{
+			Name:       pulumi.String("buildkite"),
+			Parameters: pulumi.StringMap{"MinSize": pulumi.String("0"), "MaxSize": pulumi.String("2"), "OnDemandPercentage": pulumi.String("100")},
+		})
+		return err
+	}), nil)
+	_, err := cost.StacksOf(p)
+	assert.ErrorContains(t, err, "stack buildkite sets no InstanceTypes")
 }

@@ -103,10 +103,11 @@ func (m *Mocks) computed(args pulumi.MockResourceArgs) (string, map[string]any) 
 		name := in("bucket")
 		return name, map[string]any{"arn": "arn:aws:s3:::" + name, "bucketRegionalDomainName": name + ".s3." + m.Region + ".amazonaws.com", "region": m.Region}
 	case "aws:iam/policy:Policy":
-		a := arn("iam", "", m.Account, "policy"+in("path")+in("name"))
-		if in("path") == "" {
-			a = arn("iam", "", m.Account, "policy/"+in("name"))
+		path := in("path")
+		if path == "" {
+			path = "/" // IAM's default path
 		}
+		a := arn("iam", "", m.Account, "policy"+path+in("name"))
 		return a, map[string]any{"arn": a, "policyId": "ANPA" + strings.ToUpper(h[:17])}
 	case "aws:iam/role:Role":
 		a := arn("iam", "", m.Account, "role/"+in("name"))
