@@ -1,0 +1,145 @@
+// Package fakecloud owns the stand-in for AWS and GitHub that the program is
+// tested against. It answers at two boundaries with the same rules:
+//
+//   - Attributes gives the ID and the provider-computed outputs of a
+//     resource (IDs, ARNs, a bucket's ID equal to its name), in the forms the
+//     real providers use. The offline plan's mocks answer with it.
+//   - Provider is a Pulumi resource provider plugin (served by cmd/fakecloud
+//     as pulumi-resource-aws and pulumi-resource-github) that checks, diffs,
+//     creates, reads, updates and deletes against a state directory, and
+//     refuses what the real cloud refuses: a name an account or the world
+//     holds once (see claims.go).
+//
+// It is not AWS: it knows no IAM evaluation, no CloudFormation template and
+// no eventual consistency. What it proves is that the real Pulumi engine can
+// drive the program through preview, up, import and destroy, and that the
+// program's names do not collide.
+package fakecloud
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// DefaultAccount is the AWS account ID used when none is given. It is the
+// documentation account, so nothing derived from it can be mistaken for a
+// real one.
+const DefaultAccount = "123456789012"
+
+// Place is where a resource lives: the AWS account and region of the
+// credentials and provider config, or the GitHub organisation.
+type Place struct {
+	Account string
+	Region  string
+	Org     string
+}
+
+// Attributes returns the ID and the provider-computed outputs of a custom
+// resource of type typ with the given URN and inputs. Generated IDs derive
+// from the URN, so they are stable across runs, equal for the plan and the
+// engine, and different for two stacks. A non-empty id (an imported or
+// seeded resource) is kept, and the outputs that embed it follow it.
+func Attributes(typ, urn string, inputs resource.PropertyMap, at Place, id string) (string, map[string]any) {
+	in := func(key string) string { return stringInput(inputs, key) }
+	h := stableHash(typ, urn)
+	pick := func(derived string) string {
+		if id != "" {
+			return id
+		}
+		return derived
+	}
+	arn := func(service, region, resource string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, at.Account, resource)
+	}
+	switch typ {
+	case "aws:s3/bucketV2:BucketV2":
+		name := pick(in("bucket"))
+		return name, map[string]any{
+			"arn":                      "arn:aws:s3:::" + name,
+			"bucketRegionalDomainName": name + ".s3." + at.Region + ".amazonaws.com",
+			"region":                   at.Region,
+		}
+	case "aws:iam/policy:Policy":
+		path := in("path")
+		if path == "" {
+			path = "/" // IAM's default path
+		}
+		a := pick(arn("iam", "", "policy"+path+in("name")))
+		return a, map[string]any{"arn": a, "policyId": "ANPA" + strings.ToUpper(h[:17])}
+	case "aws:iam/role:Role":
+		role := pick(in("name"))
+		return role, map[string]any{"arn": arn("iam", "", "role/"+role), "uniqueId": "AROA" + strings.ToUpper(h[:17])}
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		a := pick(arn("iam", "", "oidc-provider/"+strings.TrimPrefix(in("url"), "https://")))
+		return a, map[string]any{"arn": a}
+	case "aws:ssm/parameter:Parameter":
+		param := pick(in("name"))
+		return param, map[string]any{"arn": arn("ssm", at.Region, "parameter/"+strings.TrimPrefix(param, "/"))}
+	case "aws:route53/zone:Zone":
+		zone := pick("Z" + strings.ToUpper(h[:20]))
+		return zone, map[string]any{"zoneId": zone, "arn": "arn:aws:route53:::hostedzone/" + zone, "nameServers": []any{}}
+	case "aws:cloudformation/stack:Stack":
+		stack := in("name")
+		return pick(arn("cloudformation", at.Region, "stack/"+stack+"/"+h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])),
+			map[string]any{"outputs": map[string]any{}}
+	case "aws:ec2/vpc:Vpc":
+		vpc := pick("vpc-" + h[:17])
+		return vpc, map[string]any{"arn": arn("ec2", at.Region, "vpc/"+vpc)}
+	case "aws:ec2/subnet:Subnet":
+		subnet := pick("subnet-" + h[:17])
+		return subnet, map[string]any{"arn": arn("ec2", at.Region, "subnet/"+subnet)}
+	case "aws:ec2/internetGateway:InternetGateway":
+		return pick("igw-" + h[:17]), nil
+	case "aws:ec2/routeTable:RouteTable":
+		return pick("rtb-" + h[:17]), nil
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		return pick("vpce-" + h[:17]), nil
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		return pick(in("key")), map[string]any{"versionId": h[:32]}
+	case "github:index/team:Team":
+		return pick(fmt.Sprint(stableNumber(h))), map[string]any{"slug": in("name"), "nodeId": "T_" + h[:16]}
+	}
+	return pick(resource.URN(urn).Name() + "-" + h[:8]), nil
+}
+
+// State merges inputs and computed outputs into the state a provider
+// returns: computed values fill what the inputs leave unset, and an ID or
+// ARN is always the provider's.
+func State(inputs resource.PropertyMap, computed map[string]any) resource.PropertyMap {
+	state := inputs.Copy()
+	for k, v := range computed {
+		if _, set := state[resource.PropertyKey(k)]; !set || k == "arn" || k == "id" {
+			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+		}
+	}
+	return state
+}
+
+// stringInput returns a top-level string input, looking through secrets.
+func stringInput(inputs resource.PropertyMap, key string) string {
+	v, ok := inputs[resource.PropertyKey(key)]
+	for ok && v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if ok && v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func stableHash(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+func stableNumber(h string) uint32 {
+	var n uint32
+	for _, c := range h[:7] {
+		n = n*16 + uint32(strings.IndexRune("0123456789abcdef", c))
+	}
+	return n
+}
