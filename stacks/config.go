@@ -102,7 +102,13 @@ type WebhookConfig struct {
 type Field struct {
 	Key    string // as written in the tag: "bucketSuffix", "aws:region"
 	Secret bool
-	index  int
+	// Optional secrets are needed only by some configurations. Pulumi.yaml
+	// declares them with an empty default and without `secret: true`: the
+	// CLI requires every declared key that has no default, and refuses a
+	// default for a secret one (pkg/workspace/config.go, mergeConfig and
+	// validateStackConfigValue). The program still refuses a plaintext value.
+	Optional bool
+	index    int
 }
 
 // Fields lists the config keys of Config in declaration order.
@@ -115,7 +121,8 @@ func Fields() []Field {
 			continue
 		}
 		key, opt, _ := strings.Cut(tag, ",")
-		fields = append(fields, Field{Key: key, Secret: opt == "secret", index: i})
+		optional := t.Field(i).Type.Kind() == reflect.Pointer
+		fields = append(fields, Field{Key: key, Secret: opt == "secret", Optional: optional, index: i})
 	}
 	return fields
 }
@@ -137,12 +144,14 @@ func setHint(key string, secret bool) string {
 }
 
 // LoadConfig reads every key of Config with the SDK's Try readers and then
-// validates the whole. Every problem is reported at once, each naming its
-// full key, before any resource is registered.
-func LoadConfig(ctx *pulumi.Context) (*Config, error) {
+// validates the whole. keys, when given, are all the keys the stack sets;
+// those of the project's namespace that Config does not read are refused.
+// Every problem is reported at once, each naming its full key, before any
+// resource is registered.
+func LoadConfig(ctx *pulumi.Context, keys []string) (*Config, error) {
 	var c Config
 	v := reflect.ValueOf(&c).Elem()
-	var problems []error
+	problems := UndeclaredKeys(ctx.Project(), keys)
 	unreadable := map[string]bool{}
 	for _, f := range Fields() {
 		full := fullKey(ctx, f.Key)
@@ -174,9 +183,9 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 	if f.Secret {
 		full := fullKey(ctx, f.Key)
-		optional := dst.Kind() == reflect.Pointer
-		if _, ok := ctx.GetConfig(full); !ok && optional {
-			return nil
+		optional := f.Optional
+		if raw, _ := ctx.GetConfig(full); raw == "" && optional {
+			return nil // unset, or Pulumi.yaml's empty default
 		}
 		if raw, ok := ctx.GetConfig(full); ok && raw != "" && !ctx.IsConfigSecret(full) {
 			return fmt.Errorf("is stored in plain text in the stack file; remove it and run `%s`", setHint(f.Key, true))

@@ -30,9 +30,15 @@ const (
 	EnvKey           = "env"
 )
 
-// Run is the Pulumi program: main hands it the context.
+// Run is the Pulumi program: main hands it the context. The CLI passes the
+// stack's whole config in PULUMI_CONFIG, so that keys the project does not
+// declare are refused too.
 func Run(ctx *pulumi.Context) error {
-	outputs, err := Build(ctx)
+	keys, err := keysFromEnv()
+	if err != nil {
+		return err
+	}
+	outputs, err := Checked(keys)(ctx)
 	if err != nil {
 		return err
 	}
@@ -45,7 +51,17 @@ func Run(ctx *pulumi.Context) error {
 // Build declares every resource of the stack and returns its outputs. It
 // returns a config error, naming the key, before declaring anything.
 func Build(ctx *pulumi.Context) (pulumi.Map, error) {
-	cfg, err := LoadConfig(ctx)
+	return build(ctx, nil)
+}
+
+// Checked is Build that also refuses, among keys (every key the stack
+// sets), those of the project's namespace that Pulumi.yaml does not declare.
+func Checked(keys []string) func(*pulumi.Context) (pulumi.Map, error) {
+	return func(ctx *pulumi.Context) (pulumi.Map, error) { return build(ctx, keys) }
+}
+
+func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
+	cfg, err := LoadConfig(ctx, keys)
 	if err != nil {
 		return nil, err
 	}

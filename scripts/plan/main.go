@@ -18,7 +18,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 
 	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/plan"
@@ -55,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	p, err := plan.Run(stacks.Build, opts)
+	p, err := plan.Run(stacks.Checked(slices.Collect(maps.Keys(opts.Config))), opts)
 	if err != nil {
 		// The SDK wraps program errors; a config error reads best alone.
 		var cerr *stacks.ConfigError

@@ -62,7 +62,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
-		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildSafetyGithubToken, ci-infra:buildkiteAgentToken, ci-infra:webhookSecret\n",
+		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildkiteAgentToken\n",
 		"\nagents  ci-infra:buildkite:AgentStack\n",
 		"\n    agents-stack  aws:cloudformation/stack:Stack\n",
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
@@ -86,6 +86,18 @@ func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix:")
 	assert.Contains(t, stderr.String(), "ci-infra:buildersMaxSize:")
 	assert.Contains(t, stderr.String(), "ci-infra:buildkiteOrg: not set", "missing and invalid keys are reported in one run")
+}
+
+func TestMisspeltKeyIsRefused(t *testing.T) {
+	prod, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	require.NoError(t, err)
+	dir := stackDir(t, "typo", string(prod)+"  ci-infra:agentMaxSize: 3\n  ci-infra:bucketSufix: other\n")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-stack", "typo", "-dir", dir}, &stdout, &stderr)
+	assert.Equal(t, 1, code, "the operator must learn that the limit did not change")
+	assert.Empty(t, stdout.String(), "nothing is planned")
+	assert.Contains(t, stderr.String(), "ci-infra:agentMaxSize: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:agentsMaxSize?")
+	assert.Contains(t, stderr.String(), "ci-infra:bucketSufix: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:bucketSuffix?", "every undeclared key is named in one run")
 }
 
 // stackDir writes Pulumi.yaml and a stack file "<name>" into a temporary
