@@ -1,0 +1,284 @@
+// Package enginetest runs this repository through the real Pulumi CLI,
+// against the fake cloud (internal/fakecloud) instead of AWS and GitHub. Its
+// tests carry the build tag `engine`, so that `go test ./...` stays fast and
+// needs no CLI; .ci/run runs them with `go test -tags engine
+// ./internal/enginetest/`.
+//
+// Every test works on a copy of the project in a temporary directory, with a
+// state backend, a Pulumi home and a fake cloud of its own: `pulumi stack
+// init` and `pulumi config set` rewrite Pulumi.<stack>.yaml, and a
+// committed stack file must never change in a test.
+package enginetest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"mtrlz.dev/ci-infra/internal/fakecloud"
+)
+
+// Passphrase is the secrets passphrase of every test stack.
+const Passphrase = "engine-test-passphrase"
+
+// Tools is the directory of the executables a run puts first on PATH: the
+// pinned Pulumi CLI, the fake cloud as pulumi-resource-aws and
+// pulumi-resource-github, the test language host as pulumi-language-go, and
+// the program itself, built once.
+type Tools struct {
+	Bin     string
+	Program string
+}
+
+var (
+	toolsOnce sync.Once
+	tools     Tools
+	toolsErr  error
+)
+
+// Root returns the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// BuildTools builds the tools once per test binary. The CLI comes from
+// $PULUMI_CLI or from scripts/pulumi-cli, which caches it.
+func BuildTools(t testing.TB) Tools {
+	t.Helper()
+	toolsOnce.Do(func() { tools, toolsErr = buildTools() })
+	if toolsErr != nil {
+		t.Fatalf("building the engine test tools: %v", toolsErr)
+	}
+	return tools
+}
+
+func buildTools() (Tools, error) {
+	root := Root()
+	bin, err := os.MkdirTemp("", "ci-infra-engine-")
+	if err != nil {
+		return Tools{}, err
+	}
+	cli := os.Getenv("PULUMI_CLI")
+	if cli == "" {
+		out, err := command(root, nil, "scripts/pulumi-cli")
+		if err != nil {
+			return Tools{}, err
+		}
+		cli = strings.TrimSpace(out)
+	}
+	if err := os.Symlink(cli, filepath.Join(bin, "pulumi")); err != nil {
+		return Tools{}, err
+	}
+	versions, err := providerVersions(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return Tools{}, err
+	}
+	builds := [][]string{
+		{"build", "-o", filepath.Join(bin, "fakecloud"), "-ldflags", "-X main.versions=" + versions, "./cmd/fakecloud"},
+		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./cmd/testlanghost"},
+		{"build", "-o", filepath.Join(bin, "program"), "."},
+	}
+	for _, args := range builds {
+		if _, err := command(root, nil, "go", args...); err != nil {
+			return Tools{}, err
+		}
+	}
+	for _, pkg := range []string{"aws", "github"} {
+		if err := os.Symlink(filepath.Join(bin, "fakecloud"), filepath.Join(bin, "pulumi-resource-"+pkg)); err != nil {
+			return Tools{}, err
+		}
+	}
+	return Tools{Bin: bin, Program: filepath.Join(bin, "program")}, nil
+}
+
+// providerVersions reads the versions of the provider SDKs the program is
+// built with, so that the fake plugins report them and the engine does not
+// warn about a version mismatch: "aws=6.83.2,github=6.7.2".
+func providerVersions(goMod string) (string, error) {
+	raw, err := os.ReadFile(goMod)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, pkg := range []string{"aws", "github"} {
+		re := regexp.MustCompile(`github\.com/pulumi/pulumi-` + pkg + `/sdk/v\d+ v(\S+)`)
+		m := re.FindSubmatch(raw)
+		if m == nil {
+			return "", fmt.Errorf("%s: no pulumi-%s SDK", goMod, pkg)
+		}
+		parts = append(parts, pkg+"="+string(m[1]))
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// Project is a copy of the repository with a backend, Pulumi home and fake
+// cloud of its own.
+type Project struct {
+	Dir   string // the copy: run pulumi and the scripts here
+	Cloud fakecloud.Store
+	env   []string
+}
+
+// NewProject copies the repository (tracked files and new, unignored ones)
+// into a temporary directory.
+func NewProject(t testing.TB) *Project {
+	t.Helper()
+	tl := BuildTools(t)
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "project")
+	if err := copyRepository(Root(), dir); err != nil {
+		t.Fatal(err)
+	}
+	p := &Project{Dir: dir, Cloud: fakecloud.Store{Dir: filepath.Join(tmp, "cloud")}}
+	for _, d := range []string{"backend", "home"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range os.Environ() {
+		// Nothing of the caller's clouds reaches a test.
+		if strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "GITHUB_") || strings.HasPrefix(kv, "PULUMI_") ||
+			strings.HasPrefix(kv, "BUILDKITE") || strings.HasPrefix(kv, "PATH=") || strings.HasPrefix(kv, fakecloud.EnvDir+"=") {
+			continue
+		}
+		p.env = append(p.env, kv)
+	}
+	p.env = append(p.env,
+		"PATH="+tl.Bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PULUMI_BACKEND_URL=file://"+filepath.Join(tmp, "backend"),
+		"PULUMI_HOME="+filepath.Join(tmp, "home"),
+		"PULUMI_CONFIG_PASSPHRASE="+Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK=1",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		fakecloud.EnvDir+"="+p.Cloud.Dir,
+		"CI_INFRA_PROGRAM="+tl.Program,
+	)
+	return p
+}
+
+// SetEnv sets an environment variable for every later command.
+func (p *Project) SetEnv(key, value string) {
+	p.env = append(p.env, key+"="+value)
+}
+
+// Env returns the environment of the project's commands.
+func (p *Project) Env() []string { return append([]string(nil), p.env...) }
+
+// Pulumi runs the CLI in the project and returns its combined output.
+func (p *Project) Pulumi(args ...string) (string, error) {
+	return p.Run(nil, "pulumi", args...)
+}
+
+// MustPulumi is Pulumi that fails the test on error.
+func (p *Project) MustPulumi(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := p.Pulumi(args...)
+	if err != nil {
+		t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Run runs a command in the project with the project's environment and
+// stdin, and returns its combined output.
+func (p *Project) Run(stdin []byte, name string, args ...string) (string, error) {
+	cmd := exec.Command(p.lookPath(name), args...)
+	cmd.Dir = p.Dir
+	cmd.Env = p.env
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// InitStack creates the stack and sets each secret with
+// `pulumi config set --secret`, the value on stdin as an operator pipes it.
+func (p *Project) InitStack(t testing.TB, stack string, secrets map[string]string) {
+	t.Helper()
+	p.MustPulumi(t, "stack", "init", stack)
+	for key, value := range secrets {
+		if out, err := p.Run([]byte(value), "pulumi", "config", "set", "--secret", "--stack", stack, key); err != nil {
+			t.Fatalf("pulumi config set --secret %s: %v\n%s", key, err, out)
+		}
+	}
+}
+
+// lookPath finds a command on the project's PATH (exec.Command would look
+// on the test's own).
+func (p *Project) lookPath(name string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	for _, kv := range p.env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range filepath.SplitList(path) {
+				if info, err := os.Stat(filepath.Join(dir, name)); err == nil && !info.IsDir() {
+					return filepath.Join(dir, name)
+				}
+			}
+		}
+	}
+	return name
+}
+
+func command(dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = env
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// copyRepository copies the files git tracks, and the new ones it does not
+// ignore, from root to dir.
+func copyRepository(root, dir string) error {
+	out, err := command(root, nil, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	if err != nil {
+		return err
+	}
+	for _, name := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
+		src := filepath.Join(root, name)
+		info, err := os.Stat(src)
+		if err != nil || info.IsDir() {
+			continue // deleted in the work tree
+		}
+		raw, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, raw, info.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MustRead returns a file of the project copy.
+func (p *Project) MustRead(t testing.TB, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(p.Dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}

@@ -1,0 +1,171 @@
+//go:build engine
+
+package enginetest
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/stacks"
+)
+
+// requiredSecrets are the secrets prod and dr need, with values that are
+// obviously not credentials. Nothing else is set: a stack must preview and
+// deploy with only the secrets its configuration uses.
+var requiredSecrets = map[string]string{
+	"buildkiteAgentToken": "engine-test-agent-token",
+	"agentSshPrivateKey":  "engine-test-ssh-key",
+}
+
+// committedStacks are the stacks whose config files the repository holds.
+var committedStacks = []string{"prod", "dr"}
+
+func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
+	for _, stack := range committedStacks {
+		t.Run(stack, func(t *testing.T) {
+			p := NewProject(t)
+			p.InitStack(t, stack, requiredSecrets)
+			out := p.MustPulumi(t, "preview", "--stack", stack, "--non-interactive")
+			assert.NotContains(t, out, "missing configuration values")
+			assert.Empty(t, warnings(out), "a clean preview has no warnings")
+		})
+	}
+}
+
+func TestMissingSecretsAreNamedAtOnce(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", nil)
+	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
+	require.Error(t, err)
+	for key := range requiredSecrets {
+		assert.Contains(t, out, key)
+	}
+	assert.NotContains(t, out, "buildSafetyGithubToken", "an optional secret is not asked for")
+	assert.NotContains(t, out, "webhookSecret", "an optional secret is not asked for")
+}
+
+func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "forkBuildsFromTeam", "true")
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "--path", "trustedTeamMembers[0]", "example-member")
+	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
+	require.Error(t, err)
+	assert.Contains(t, out, "ci-infra:buildSafetyGithubToken: is needed when forkBuildsFromTeam is true")
+	assert.Contains(t, out, "pulumi config set --secret buildSafetyGithubToken")
+}
+
+func TestUndeclaredKeyIsRefused(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentMaxSize", "3")
+	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
+	require.Error(t, err, "a misspelt key must not be accepted silently")
+	assert.Contains(t, out, "ci-infra:agentMaxSize: is not a key of this project")
+	assert.Contains(t, out, "did you mean ci-infra:agentsMaxSize?")
+	assert.Empty(t, p.Export(t, "prod"), "nothing was touched")
+}
+
+func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	for key, value := range requiredSecrets {
+		got := p.MustPulumi(t, "config", "get", "--stack", "prod", key)
+		assert.Equal(t, value, strings.TrimSpace(got), "%s reads back", key)
+	}
+	stackFile := p.MustRead(t, "Pulumi.prod.yaml")
+	for _, value := range requiredSecrets {
+		assert.NotContains(t, stackFile, value, "the stack file holds no plaintext secret")
+	}
+	// The offline plan reads the same file: the encrypted keys are secret
+	// placeholders, never values.
+	opts, err := plan.LoadOptions(p.Dir, "prod")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken"}, opts.Placeholders)
+}
+
+func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
+	for _, stack := range committedStacks {
+		t.Run(stack, func(t *testing.T) {
+			p := NewProject(t)
+			p.InitStack(t, stack, requiredSecrets)
+			p.MustPulumi(t, "up", "--stack", stack, "--yes", "--non-interactive")
+			// A second run of an unchanged program changes nothing.
+			p.MustPulumi(t, "preview", "--stack", stack, "--expect-no-changes", "--non-interactive")
+			p.MustPulumi(t, "up", "--stack", stack, "--expect-no-changes", "--yes", "--non-interactive")
+
+			// What the engine registered is what the offline plan shows.
+			opts, err := plan.LoadOptions(p.Dir, stack)
+			require.NoError(t, err)
+			offline, err := plan.Run(stacks.Build, opts)
+			require.NoError(t, err)
+			engine := byURN(p.Export(t, stack))
+			planned := byURN(FromPlan(offline))
+			require.ElementsMatch(t, slices.Collect(maps.Keys(planned)), slices.Collect(maps.Keys(engine)), "the same URNs")
+			for urn, want := range planned {
+				got := engine[urn]
+				assert.Equal(t, want.Type, got.Type, urn)
+				assert.Equal(t, want.Parent, got.Parent, urn)
+				assert.Equal(t, want.Protect, got.Protect, urn)
+				assert.Equal(t, want.Inputs, got.Inputs, urn)
+			}
+			t.Logf("%s: %d resources through the engine, %d in the offline plan", stack, len(engine), len(planned))
+		})
+	}
+}
+
+func TestDestroyIsRefusedWhileResourcesAreProtected(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
+	before := p.Export(t, "prod")
+	out, err := p.Pulumi("destroy", "--stack", "prod", "--yes", "--non-interactive")
+	require.Error(t, err)
+	assert.Contains(t, out, "cannot be deleted")
+	assert.Contains(t, out, "because it is protected")
+	after := byURN(p.Export(t, "prod"))
+	for _, r := range before {
+		if r.Protect {
+			assert.Contains(t, after, r.URN, "a protected resource survives destroy")
+		}
+	}
+	cloud, err := p.Cloud.Resources()
+	require.NoError(t, err)
+	var buckets []string
+	for _, r := range cloud {
+		if r.Type == "aws:s3/bucketV2:BucketV2" {
+			buckets = append(buckets, r.ID)
+		}
+	}
+	assert.Len(t, buckets, 4, "every bucket still exists in the cloud")
+}
+
+func byURN(rs []Resource) map[string]Resource {
+	m := map[string]Resource{}
+	for _, r := range rs {
+		m[r.URN] = r
+	}
+	return m
+}
+
+// toolWarning is the engine's note that a plugin came from the PATH: true of
+// every test tool, and of nothing an operator runs.
+var toolWarning = regexp.MustCompile(`warning: using pulumi-[a-z-]+ from \$PATH`)
+
+// warnings returns the warnings of a CLI run other than toolWarning.
+func warnings(out string) []string {
+	var ws []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "warning:") && !toolWarning.MatchString(line) {
+			ws = append(ws, strings.TrimSpace(line))
+		}
+	}
+	return ws
+}

@@ -1,0 +1,96 @@
+package enginetest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"mtrlz.dev/ci-infra/internal/plan"
+)
+
+// Resource is one resource of a stack's state as `pulumi stack export`
+// writes it, its inputs in the plan's plain form (secrets as "[secret]").
+type Resource struct {
+	URN     string
+	Type    string
+	ID      string
+	Parent  string
+	Protect bool
+	Inputs  any
+}
+
+// secretSignature marks a secret value in exported state
+// (sdk/go/common/resource/sig.Secret).
+const secretSignature = "1b47061264138c4ac30d75fd1eb44270"
+
+// Export reads the stack's state, leaving out what the engine registers by
+// itself: the stack resource and the default providers (pulumi:providers:*).
+func (p *Project) Export(t testing.TB, stack string) []Resource {
+	t.Helper()
+	out := p.MustPulumi(t, "stack", "export", "--stack", stack)
+	var doc struct {
+		Deployment struct {
+			Resources []struct {
+				URN     string         `json:"urn"`
+				Type    string         `json:"type"`
+				ID      string         `json:"id"`
+				Parent  string         `json:"parent"`
+				Protect bool           `json:"protect"`
+				Inputs  map[string]any `json:"inputs"`
+			} `json:"resources"`
+		} `json:"deployment"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("pulumi stack export: %v", err)
+	}
+	var rs []Resource
+	for _, r := range doc.Deployment.Resources {
+		if strings.HasPrefix(r.Type, "pulumi:providers:") || r.Type == "pulumi:pulumi:Stack" {
+			continue
+		}
+		rs = append(rs, Resource{URN: r.URN, Type: r.Type, ID: r.ID, Parent: r.Parent, Protect: r.Protect, Inputs: redact(r.Inputs)})
+	}
+	return rs
+}
+
+// FromPlan gives the plan's resources in the same form.
+func FromPlan(p *plan.Plan) []Resource {
+	var rs []Resource
+	for _, r := range p.Registered() {
+		inputs := map[string]any{}
+		for k, v := range r.Inputs {
+			inputs[string(k)] = plan.Plain(v, true)
+		}
+		rs = append(rs, Resource{URN: r.URN, Type: r.Type, ID: r.ImportID, Parent: r.Parent, Protect: r.Protect, Inputs: redact(inputs)})
+	}
+	return rs
+}
+
+// redact replaces secrets by "[secret]" and normalises numbers, so that
+// exported state and the plan compare equal.
+func redact(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v[sigKey] == secretSignature {
+			return "[secret]"
+		}
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = redact(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = redact(e)
+		}
+		return out
+	case int:
+		return float64(v)
+	}
+	return v
+}
+
+// sigKey is the key of the signature of a special value in exported state
+// (sdk/go/common/resource/sig.Key).
+const sigKey = "4dabf18193072939515e22adb298388d"
