@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 // in Build and the keys of the `adopt` config, so they are written once.
 const (
 	nameConfig      = "config"
+	nameAgentPolicy = "agent-policy"
 	nameSecrets     = "secrets"
 	nameSecretsLogs = "secrets-logs"
 	nameDownloads   = "downloads"
@@ -24,10 +26,37 @@ const (
 	nameCIAccess    = "ci-access"
 )
 
+// AdoptIDs maps a component to the ID of the existing resource it adopts.
+// An ID may be written as a number: `pulumi config set --path
+// adopt.trusted-team 4242` stores the team's numeric ID as one.
+type AdoptIDs map[string]string
+
+// UnmarshalJSON accepts string and whole-number IDs.
+func (a *AdoptIDs) UnmarshalJSON(raw []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	*a = AdoptIDs{}
+	for component, v := range m {
+		var id string
+		if err := json.Unmarshal(v, &id); err != nil {
+			var n json.Number
+			if json.Unmarshal(v, &n) != nil {
+				return fmt.Errorf("%s: the ID must be a string or a number, got %s", component, v)
+			}
+			id = n.String()
+		}
+		(*a)[component] = id
+	}
+	return nil
+}
+
 var (
 	zoneID      = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 	teamID      = regexp.MustCompile(`^[0-9]{1,12}$`)
 	providerARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/agent\.buildkite\.com$`)
+	policyARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:policy/(.+/)?([^/]+)$`)
 )
 
 // adoptable says, for each component that can take over an existing
@@ -64,6 +93,16 @@ func (c *Config) adoptable() map[string]func(id string) error {
 			return fmt.Errorf("%q is neither a numeric team ID nor the slug %q", id, c.TrustedTeamName)
 		},
 		nameCIAccess: pattern(providerARN, "the ARN of an IAM OIDC provider for agent.buildkite.com"),
+		nameAgentPolicy: func(id string) error {
+			m := policyARN.FindStringSubmatch(id)
+			switch {
+			case m == nil:
+				return fmt.Errorf("%q is not the ARN of an IAM policy such as arn:aws:iam::<account>:policy/%s", id, c.AgentPolicyName)
+			case m[2] != c.AgentPolicyName:
+				return fmt.Errorf("is the policy %q, but agentPolicyName is %q: adopt by the same name (change the config, not the ID)", m[2], c.AgentPolicyName)
+			}
+			return nil
+		},
 	}
 }
 

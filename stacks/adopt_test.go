@@ -24,7 +24,8 @@ func TestAdoptionImportsExactlyTheConfiguredResources(t *testing.T) {
 		"agents": "buildkite",
 		"builders": "buildkite-builders",
 		"trusted-team": "4242",
-		"ci-access": "arn:aws:iam::111122223333:oidc-provider/agent.buildkite.com"
+		"ci-access": "arn:aws:iam::111122223333:oidc-provider/agent.buildkite.com",
+		"agent-policy": "arn:aws:iam::111122223333:policy/buildkite-agent"
 	}`
 	p, err := plan.Run(Build, opts)
 	require.NoError(t, err)
@@ -43,6 +44,7 @@ func TestAdoptionImportsExactlyTheConfiguredResources(t *testing.T) {
 		"builders-stack":          "buildkite-builders",
 		"trusted-team-team":       "4242",
 		"ci-access-oidc-provider": "arn:aws:iam::111122223333:oidc-provider/agent.buildkite.com",
+		"agent-policy-policy":     "arn:aws:iam::111122223333:policy/buildkite-agent",
 	}, imported, "downloads and the log bucket are not adopted, so they are created")
 
 	doc := p.Document()
@@ -51,6 +53,17 @@ func TestAdoptionImportsExactlyTheConfiguredResources(t *testing.T) {
 			assert.Equal(t, "buildkite-config-mtrlz", r.Import, "the plan shows what will be imported")
 		}
 	}
+}
+
+func TestAdoptionIDMayBeANumber(t *testing.T) {
+	// `pulumi config set --path adopt.trusted-team 4242` stores a number.
+	opts := plantest.StackOptions(t, "prod")
+	opts.Config["ci-infra:adopt"] = `{"trusted-team": 4242}`
+	p, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	team, err := p.Get("github:index/team:Team", "trusted-team-team")
+	require.NoError(t, err)
+	assert.Equal(t, "4242", team.ImportID)
 }
 
 func TestProdAdoptsNothing(t *testing.T) {
@@ -69,7 +82,10 @@ func TestAdoptErrors(t *testing.T) {
 		{`{"agents": "buildkite-old"}`, "configured name is \"buildkite\""},
 		{`{"trusted-team": "some-other-team"}`, "neither a numeric team ID"},
 		{`{"ci-access": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}`, "agent.buildkite.com"},
+		{`{"agent-policy": "buildkite-agent"}`, "not the ARN of an IAM policy"},
+		{`{"agent-policy": "arn:aws:iam::111122223333:policy/other"}`, `is the policy "other", but agentPolicyName is "buildkite-agent"`},
 		{`["config"]`, "malformed"},
+		{`{"trusted-team": ["4242"]}`, "trusted-team: the ID must be a string or a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

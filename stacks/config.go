@@ -67,10 +67,10 @@ type Config struct {
 	ForkBuildsFromTeam     bool               `config:"forkBuildsFromTeam"`
 	Repositories           []RepositoryConfig `config:"repositories"`
 
-	BuildkiteOrg   string            `config:"buildkiteOrg"`
-	CIPipeline     string            `config:"ciPipeline"`
-	CIDeployBranch string            `config:"ciDeployBranch"`
-	Adopt          map[string]string `config:"adopt"`
+	BuildkiteOrg   string   `config:"buildkiteOrg"`
+	CIPipeline     string   `config:"ciPipeline"`
+	CIDeployBranch string   `config:"ciDeployBranch"`
+	Adopt          AdoptIDs `config:"adopt"`
 
 	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
 	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`

@@ -130,10 +130,11 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	policy, err := agentpolicy.New(ctx, "agent-policy", agentpolicy.Args{
+	policy, err := agentpolicy.New(ctx, nameAgentPolicy, agentpolicy.Args{
 		Name:               cfg.AgentPolicyName,
 		BootstrapObjectARN: config.ObjectARNs[BootstrapKey],
 		Tags:               tags,
+		ImportID:           cfg.Adopt[nameAgentPolicy],
 	})
 	if err != nil {
 		return nil, err

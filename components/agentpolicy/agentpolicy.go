@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/policydoc"
 )
@@ -34,6 +35,9 @@ type Args struct {
 	BootstrapObjectARN pulumi.StringInput
 	// Tags are added to the policy.
 	Tags map[string]string
+	// ImportID adopts an existing policy (its ARN) instead of creating one:
+	// the seed's hand-made buildkite-agent policy holds the name otherwise.
+	ImportID string
 }
 
 // AgentPolicy is the managed policy.
@@ -98,7 +102,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Description: pulumi.String("Lets Buildkite agents read their bootstrap script, and nothing more."),
 		Policy:      doc,
 		Tags:        label.StringMap(args.Tags),
-	}, pulumi.Parent(p))
+	}, pulumi.Parent(p), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err
 	}

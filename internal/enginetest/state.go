@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
 	"mtrlz.dev/ci-infra/internal/plan"
 )
 
@@ -94,3 +96,7 @@ func redact(v any) any {
 // sigKey is the key of the signature of a special value in exported state
 // (sdk/go/common/resource/sig.Key).
 const sigKey = "4dabf18193072939515e22adb298388d"
+
+func newString(s string) resource.PropertyValue { return resource.NewStringProperty(s) }
+
+func newObject(m resource.PropertyMap) resource.PropertyValue { return resource.NewObjectProperty(m) }

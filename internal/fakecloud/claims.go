@@ -55,7 +55,7 @@ func claims(typ string, inputs resource.PropertyMap, at Place) []claim {
 func (c claim) refusal(account, holderAccount string) error {
 	switch {
 	case c.kind == "S3 bucket" && holderAccount == account:
-		return fmt.Errorf("BucketAlreadyOwnedByYou: the bucket %s already exists in this account; adopt it (ci-infra:adopt) or choose another name", c.name)
+		return fmt.Errorf("BucketAlreadyOwnedByYou: the bucket %s already exists in this account", c.name)
 	case c.kind == "S3 bucket":
 		return fmt.Errorf("BucketAlreadyExists: the bucket name %s is taken by another account (bucket names are global)", c.name)
 	default:

@@ -123,9 +123,6 @@ func (s Store) Find(typ, id string, at Place) (Record, bool, error) {
 // admit refuses a new resource that would take a name someone holds, or
 // that exists already.
 func (st *state) admit(r Record) error {
-	if st.index(r.Type, r.ID, r.Place) >= 0 {
-		return fmt.Errorf("%s %s already exists", r.Type, r.ID)
-	}
 	wanted, err := r.claims()
 	if err != nil {
 		return err
@@ -140,6 +137,9 @@ func (st *state) admit(r Record) error {
 				return c.refusal(r.Place.Account, held.Place.Account)
 			}
 		}
+	}
+	if st.index(r.Type, r.ID, r.Place) >= 0 {
+		return fmt.Errorf("%s %s already exists", r.Type, r.ID)
 	}
 	return nil
 }
