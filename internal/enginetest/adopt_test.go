@@ -118,7 +118,7 @@ func TestAdoptionOfADifferentResourceShowsTheChangeInThePreview(t *testing.T) {
 
 func builderMaxSize(t *testing.T, p *Project) string {
 	t.Helper()
-	r, ok, err := p.Cloud.Find("aws:cloudformation/stack:Stack", "buildkite-builders", fakecloud.Place{Account: fakecloud.DefaultAccount})
+	r, ok, err := p.Cloud.Find("aws:cloudformation/stack:Stack", "buildkite-builders", fakecloud.Place{Account: fakecloud.DefaultAccount, Region: "us-east-1"})
 	require.NoError(t, err)
 	require.True(t, ok)
 	inputs, err := r.InputMap()

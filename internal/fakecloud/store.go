@@ -68,7 +68,8 @@ func (r Record) claims() ([]claim, error) {
 	return claims(r.Type, inputs, r.Place), nil
 }
 
-// sameAccount says whether two places share an AWS account or GitHub org.
+// holdsIn says whether the record's hold on c reaches at: everywhere for a
+// name the world holds once, else within its AWS account or organisation.
 func (r Record) holdsIn(at Place, c claim) bool {
 	return c.world || (r.Place.Account == at.Account && r.Place.Org == at.Org)
 }
@@ -106,8 +107,8 @@ func (s Store) Resources() ([]Record, error) {
 	return out, err
 }
 
-// Find returns the resource of the given type and ID in the account or
-// organisation of at.
+// Find returns the resource of the given type and ID in the account and
+// region, or the organisation, of at.
 func (s Store) Find(typ, id string, at Place) (Record, bool, error) {
 	var found Record
 	var ok bool
@@ -144,9 +145,11 @@ func (st *state) admit(r Record) error {
 	return nil
 }
 
+// index finds a resource by type and ID where at is: the same account and
+// region (the same name in two regions is two resources), or organisation.
 func (st *state) index(typ, id string, at Place) int {
 	return slices.IndexFunc(st.Resources, func(r Record) bool {
-		return r.Type == typ && r.ID == id && r.Place.Account == at.Account && r.Place.Org == at.Org
+		return r.Type == typ && r.ID == id && r.Place == at
 	})
 }
 
