@@ -18,38 +18,56 @@ func (in Input) URN() string {
 	return s
 }
 
-// Inputs shapes the resources of a plan as the analyzer does. Secrets are
-// wrapped as {"Element": {"V": value}} and unknown values as
-// {"Element": {"V": ""}}, as the analyzer receives them during preview.
+// Resource is what the analyzer is told of one resource.
+type Resource struct {
+	URN, Type, Name, Parent string
+	Protect                 bool
+	Properties              resource.PropertyMap
+	// Dependencies and PropertyDependencies are given to stack rules only.
+	Dependencies         []string
+	PropertyDependencies map[string][]string
+}
+
+// NewInput shapes one resource as the analyzer does. Secrets are wrapped
+// as {"Element": {"V": value}} and unknown values as {"Element": {"V": ""}},
+// as the analyzer receives them during preview.
+func NewInput(r Resource) Input {
+	props, _ := analyzerValue(resource.NewObjectProperty(r.Properties)).(map[string]any)
+	in := Input{}
+	for k, v := range props {
+		in[k] = v
+	}
+	deps := map[string]any{}
+	for k, urns := range r.PropertyDependencies {
+		list := make([]any, len(urns))
+		for i, u := range urns {
+			list[i] = u
+		}
+		deps[k] = list
+	}
+	dependencies := make([]any, len(r.Dependencies))
+	for i, d := range r.Dependencies {
+		dependencies[i] = d
+	}
+	in["__type"] = r.Type
+	in["__name"] = r.Name
+	in["__urn"] = r.URN
+	in["__provider"] = ""
+	in["__options"] = map[string]any{"protect": r.Protect, "parent": r.Parent}
+	in["__properties"] = props
+	in["dependencies"] = dependencies
+	in["propertyDependencies"] = deps
+	return in
+}
+
+// Inputs shapes the resources of a plan as the analyzer does.
 func Inputs(p *plan.Plan) []Input {
 	var out []Input
 	for _, r := range p.Registered() {
-		props, _ := analyzerValue(resource.NewObjectProperty(r.Inputs)).(map[string]any)
-		in := Input{}
-		for k, v := range props {
-			in[k] = v
-		}
-		deps := map[string]any{}
-		for k, urns := range r.PropertyDependencies {
-			list := make([]any, len(urns))
-			for i, u := range urns {
-				list[i] = u
-			}
-			deps[k] = list
-		}
-		dependencies := make([]any, len(r.Dependencies))
-		for i, d := range r.Dependencies {
-			dependencies[i] = d
-		}
-		in["__type"] = r.Type
-		in["__name"] = r.Name
-		in["__urn"] = r.URN
-		in["__provider"] = ""
-		in["__options"] = map[string]any{"protect": r.Protect, "parent": r.Parent}
-		in["__properties"] = props
-		in["dependencies"] = dependencies
-		in["propertyDependencies"] = deps
-		out = append(out, in)
+		out = append(out, NewInput(Resource{
+			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Protect: r.Protect,
+			Properties: r.Inputs, Dependencies: r.Dependencies, PropertyDependencies: r.PropertyDependencies,
+		}))
 	}
 	return out
 }

@@ -101,17 +101,13 @@ func Load(ctx context.Context) (*Pack, error) {
 func (p *Pack) Evaluate(ctx context.Context, resources []Input) ([]Violation, error) {
 	var out []Violation
 	for _, r := range resources {
-		vs, err := p.eval(ctx, r, r.URN(), resourceRule)
+		vs, err := p.EvaluateResource(ctx, r)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, vs...)
 	}
-	all := make([]any, len(resources))
-	for i, r := range resources {
-		all[i] = map[string]any(r)
-	}
-	vs, err := p.eval(ctx, map[string]any{"resources": all}, "", stackRule)
+	vs, err := p.EvaluateStack(ctx, resources)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +123,21 @@ func (p *Pack) Evaluate(ctx context.Context, resources []Input) ([]Violation, er
 		return a.Message < b.Message
 	})
 	return out, nil
+}
+
+// EvaluateResource runs the resource rules against one resource, as the
+// analyzer does for each resource it is shown.
+func (p *Pack) EvaluateResource(ctx context.Context, r Input) ([]Violation, error) {
+	return p.eval(ctx, r, r.URN(), resourceRule)
+}
+
+// EvaluateStack runs the stack rules once against all the resources.
+func (p *Pack) EvaluateStack(ctx context.Context, resources []Input) ([]Violation, error) {
+	all := make([]any, len(resources))
+	for i, r := range resources {
+		all[i] = map[string]any(r)
+	}
+	return p.eval(ctx, map[string]any{"resources": all}, "", stackRule)
 }
 
 func (p *Pack) eval(ctx context.Context, input any, urn string, kind *regexp.Regexp) ([]Violation, error) {
@@ -145,13 +156,14 @@ func (p *Pack) eval(ctx context.Context, input any, urn string, kind *regexp.Reg
 		}
 		msgs, _ := doc[rule].([]any)
 		for _, m := range msgs {
-			out = append(out, Violation{Rule: rule, Level: level(rule), URN: urn, Message: fmt.Sprint(m)})
+			out = append(out, Violation{Rule: rule, Level: LevelOf(rule), URN: urn, Message: fmt.Sprint(m)})
 		}
 	}
 	return out, nil
 }
 
-func level(rule string) string {
+// LevelOf is the enforcement level of a rule: advisory for warn rules.
+func LevelOf(rule string) string {
 	if strings.HasPrefix(strings.TrimPrefix(rule, "stack_"), "warn") {
 		return Advisory
 	}

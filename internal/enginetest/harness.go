@@ -30,8 +30,10 @@ const Passphrase = "engine-test-passphrase"
 
 // Tools is the directory of the executables a run puts first on PATH: the
 // pinned Pulumi CLI, the fake cloud as pulumi-resource-aws and
-// pulumi-resource-github, the test language host as pulumi-language-go, and
-// the program itself, built once.
+// pulumi-resource-github, the test language host as pulumi-language-go,
+// the test policy analyzer as pulumi-analyzer-policy-opa with the bridge
+// that lets the CLI start it (cmd/pulumi-language-opa), and the program
+// itself, built once.
 type Tools struct {
 	Bin     string
 	Program string
@@ -84,6 +86,8 @@ func buildTools() (Tools, error) {
 	builds := [][]string{
 		{"build", "-o", filepath.Join(bin, "fakecloud"), "-ldflags", "-X main.versions=" + versions, "./cmd/fakecloud"},
 		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./cmd/testlanghost"},
+		{"build", "-o", filepath.Join(bin, "pulumi-analyzer-policy-opa"), "./cmd/testanalyzer"},
+		{"build", "-o", filepath.Join(bin, "pulumi-language-opa"), "./cmd/pulumi-language-opa"},
 		{"build", "-o", filepath.Join(bin, "program"), "."},
 	}
 	for _, args := range builds {

@@ -169,3 +169,30 @@ func warnings(out string) []string {
 	}
 	return ws
 }
+
+func TestThePolicyPackPassesThroughTheEngine(t *testing.T) {
+	for _, stack := range committedStacks {
+		t.Run(stack, func(t *testing.T) {
+			p := NewProject(t)
+			p.InitStack(t, stack, requiredSecrets)
+			out := p.MustPulumi(t, "preview", "--stack", stack, "--policy-pack", "policies", "--non-interactive")
+			assert.Contains(t, out, "ci_infra@v0.1.0 (local: policies)")
+			assert.NotContains(t, out, "[mandatory]", "no mandatory violation, unknown values of a preview included")
+			if stack == "prod" {
+				assert.Contains(t, out, "[advisory]  stack_warn_trusted_team_empty", "the rules ran on what the engine registered")
+			}
+			p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
+		})
+	}
+}
+
+func TestAMandatoryViolationStopsTheEngine(t *testing.T) {
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	// SSH to the agents opens tcp/22 to the world: the pack refuses it.
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentKeyName", "ops")
+	out, err := p.Pulumi("preview", "--stack", "prod", "--policy-pack", "policies", "--non-interactive")
+	require.Error(t, err)
+	assert.Contains(t, out, "deny_agent_stack_ssh")
+	assert.Empty(t, p.Export(t, "prod"), "nothing was touched")
+}

@@ -1,0 +1,150 @@
+// Command testanalyzer is a test-only stand-in for pulumi-analyzer-policy-opa,
+// the plugin the Pulumi CLI runs for `--policy-pack policies` (runtime: opa):
+// the real one is not served to these machines. It is installed under that
+// name on the PATH of the engine tests, so that the operator scripts run
+// exactly as written, `--policy-pack policies` included.
+//
+// It evaluates the pack with this repository's own evaluator (package
+// policies: OPA with the v0 parser, inputs shaped as the analyzer shapes
+// them). What it proves is that the resources the real engine hands an
+// analyzer, unknown values of a preview included, pass the pack; it does not
+// prove the real plugin's conversion of them (facts.md, and
+// policies/input.go, say what that is).
+//
+// cmd/pulumi-language-opa starts it, as it would start the real one:
+// `pulumi-analyzer-policy-opa ENGINE_ADDRESS PACK_DIR`, in the pack's
+// directory.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"mtrlz.dev/ci-infra/policies"
+)
+
+func main() {
+	pack, err := policies.Load(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
+		os.Exit(1)
+	}
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterAnalyzerServer(srv, &analyzer{pack: pack})
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Println(handle.Port)
+	if err := <-handle.Done; err != nil {
+		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type analyzer struct {
+	pulumirpc.UnimplementedAnalyzerServer
+	pack *policies.Pack
+}
+
+func (a *analyzer) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: "0.0.0-test"}, nil
+}
+
+func (a *analyzer) GetAnalyzerInfo(context.Context, *emptypb.Empty) (*pulumirpc.AnalyzerInfo, error) {
+	info := &pulumirpc.AnalyzerInfo{Name: a.pack.Name, DisplayName: a.pack.Name, Version: "0.0.1"}
+	for _, rule := range a.pack.Rules {
+		info.Policies = append(info.Policies, &pulumirpc.PolicyInfo{Name: rule, EnforcementLevel: enforcement(rule)})
+	}
+	return info, nil
+}
+
+func (a *analyzer) Configure(context.Context, *pulumirpc.ConfigureAnalyzerRequest) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (a *analyzer) ConfigureStack(context.Context, *pulumirpc.AnalyzerStackConfigureRequest) (*pulumirpc.AnalyzerStackConfigureResponse, error) {
+	return &pulumirpc.AnalyzerStackConfigureResponse{}, nil
+}
+
+func (a *analyzer) Analyze(ctx context.Context, req *pulumirpc.AnalyzeRequest) (*pulumirpc.AnalyzeResponse, error) {
+	in, err := input(req.GetUrn(), req.GetType(), req.GetName(), req.GetProperties(), req.GetOptions(), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := a.pack.EvaluateResource(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return a.response(vs), nil
+}
+
+func (a *analyzer) AnalyzeStack(ctx context.Context, req *pulumirpc.AnalyzeStackRequest) (*pulumirpc.AnalyzeResponse, error) {
+	var ins []policies.Input
+	for _, r := range req.GetResources() {
+		deps := map[string][]string{}
+		for k, d := range r.GetPropertyDependencies() {
+			deps[k] = d.GetUrns()
+		}
+		in, err := input(r.GetUrn(), r.GetType(), r.GetName(), r.GetProperties(), r.GetOptions(), r.GetDependencies(), deps)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	vs, err := a.pack.EvaluateStack(ctx, ins)
+	if err != nil {
+		return nil, err
+	}
+	return a.response(vs), nil
+}
+
+func input(urn, typ, name string, props *structpb.Struct, opts *pulumirpc.AnalyzerResourceOptions,
+	deps []string, propDeps map[string][]string) (policies.Input, error) {
+	properties, err := plugin.UnmarshalProperties(props, plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true})
+	if err != nil {
+		return nil, err
+	}
+	if properties == nil {
+		properties = resource.PropertyMap{}
+	}
+	return policies.NewInput(policies.Resource{
+		URN: urn, Type: typ, Name: name, Parent: opts.GetParent(), Protect: opts.GetProtect(),
+		Properties: properties, Dependencies: deps, PropertyDependencies: propDeps,
+	}), nil
+}
+
+func (a *analyzer) response(vs []policies.Violation) *pulumirpc.AnalyzeResponse {
+	resp := &pulumirpc.AnalyzeResponse{}
+	for _, v := range vs {
+		resp.Diagnostics = append(resp.Diagnostics, &pulumirpc.AnalyzeDiagnostic{
+			PolicyName:        v.Rule,
+			PolicyPackName:    a.pack.Name,
+			PolicyPackVersion: "0.0.1",
+			Message:           v.Message,
+			EnforcementLevel:  enforcement(v.Rule),
+			Urn:               v.URN,
+		})
+	}
+	return resp
+}
+
+func enforcement(rule string) pulumirpc.EnforcementLevel {
+	if policies.LevelOf(rule) == policies.Advisory {
+		return pulumirpc.EnforcementLevel_ADVISORY
+	}
+	return pulumirpc.EnforcementLevel_MANDATORY
+}
