@@ -119,4 +119,7 @@ func (c *Config) validateAdopt(bad func(key, format string, args ...any)) {
 			bad("adopt", "%s: %v", component, err)
 		}
 	}
+	if c.Adopt[nameCIAccess] != "" && !c.ManageOIDCProvider {
+		bad("manageOidcProvider", "is false, so another stack manages the OIDC provider, but adopt.%s takes it into this one: drop one of the two", nameCIAccess)
+	}
 }

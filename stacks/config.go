@@ -67,10 +67,13 @@ type Config struct {
 	ForkBuildsFromTeam     bool               `config:"forkBuildsFromTeam"`
 	Repositories           []RepositoryConfig `config:"repositories"`
 
-	BuildkiteOrg   string   `config:"buildkiteOrg"`
-	CIPipeline     string   `config:"ciPipeline"`
-	CIDeployBranch string   `config:"ciDeployBranch"`
-	Adopt          AdoptIDs `config:"adopt"`
+	BuildkiteOrg   string `config:"buildkiteOrg"`
+	CIPipeline     string `config:"ciPipeline"`
+	CIDeployBranch string `config:"ciDeployBranch"`
+	// ManageOIDCProvider is false for a stack beside another in one
+	// account: an account holds one OIDC provider per issuer.
+	ManageOIDCProvider bool     `config:"manageOidcProvider"`
+	Adopt              AdoptIDs `config:"adopt"`
 
 	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
 	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`

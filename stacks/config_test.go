@@ -138,3 +138,21 @@ func TestProdConfigIsValid(t *testing.T) {
 	raw, _ := json.Marshal(opts.Config)
 	assert.NotContains(t, string(raw), "arn:aws", "no ARN is typed in config")
 }
+
+func TestOIDCProviderLeftToAnotherStack(t *testing.T) {
+	opts := plantest.StackOptions(t, "prod")
+	opts.Config["ci-infra:manageOidcProvider"] = "false"
+	p, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	assert.Empty(t, p.Find("aws:iam/openIdConnectProvider:OpenIdConnectProvider", ""), "no provider is declared")
+	deploy, err := p.Get("aws:iam/role:Role", "ci-access-deploy-role")
+	require.NoError(t, err)
+	assert.Contains(t, deploy.Input("assumeRolePolicy"), `"Federated":"arn:aws:iam::123456789012:oidc-provider/agent.buildkite.com"`,
+		"the roles trust the account's existing provider")
+
+	err = badConfig(t, func(c map[string]string, _ *[]string) {
+		c["ci-infra:manageOidcProvider"] = "false"
+		c["ci-infra:adopt"] = `{"ci-access": "arn:aws:iam::123456789012:oidc-provider/agent.buildkite.com"}`
+	})
+	assert.ErrorContains(t, err, "ci-infra:manageOidcProvider: is false, so another stack manages the OIDC provider, but adopt.ci-access takes it into this one")
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mtrlz.dev/ci-infra/internal/fakecloud"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
 	"mtrlz.dev/ci-infra/policies"
@@ -51,6 +52,32 @@ func TestDRPlanHasNothingOfProductionsPlace(t *testing.T) {
 	}
 }
 
+// A rebuild may land in production's own account (a region is lost, not
+// the account). Placed in one account, the two stacks hold no name in
+// common that the account (or S3) holds once, once the rebuild leaves the
+// OIDC provider to production as scripts/dr-rebuild does there.
+func TestDRHoldsNoNameProdHolds(t *testing.T) {
+	held := func(p *plan.Plan) map[string]bool {
+		names := map[string]bool{}
+		for _, r := range p.Registered() {
+			at := fakecloud.Place{Account: fakecloud.DefaultAccount, Region: "any"}
+			for _, n := range fakecloud.HeldNames(r.Type, r.Inputs, at) {
+				names[n] = true
+			}
+		}
+		return names
+	}
+	opts := plantest.StackOptions(t, "dr")
+	opts.Config["ci-infra:manageOidcProvider"] = "false"
+	dr, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	prodNames, drNames := held(prodPlan(t)), held(dr)
+	require.Contains(t, prodNames, "IAM role buildkite-Role", "the template's role is among the names")
+	for n := range drNames {
+		assert.False(t, prodNames[n], "dr would collide with prod on %s", n)
+	}
+}
+
 func TestDRDiffersFromProdOnlyWhereIntended(t *testing.T) {
 	prod, dr := plantest.StackOptions(t, "prod"), plantest.StackOptions(t, "dr")
 	var changed []string
@@ -64,7 +91,8 @@ func TestDRDiffersFromProdOnlyWhereIntended(t *testing.T) {
 			changed = append(changed, key)
 		}
 	}
-	assert.ElementsMatch(t, []string{"aws:region", "ci-infra:bucketSuffix", "ci-infra:downloadsBucketName", "ci-infra:manageGitHub"}, changed)
+	assert.ElementsMatch(t, []string{"aws:region", "ci-infra:bucketSuffix", "ci-infra:downloadsBucketName", "ci-infra:manageGitHub",
+		"ci-infra:agentsStackName", "ci-infra:buildersStackName", "ci-infra:agentPolicyName"}, changed)
 
 	// The AWS resources of a plan, with the region taken out of the logical
 	// names of the per-zone subnets.

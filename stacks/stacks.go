@@ -222,14 +222,15 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	}
 
 	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
-		Organization:       cfg.BuildkiteOrg,
-		Pipeline:           cfg.CIPipeline,
-		DeployBranch:       cfg.CIDeployBranch,
-		RoleNamePrefix:     label.Name(ctx.Project(), ctx.Stack()),
-		SecretObjectsARN:   bucket.ARN(cfg.SecretsBucketName()) + "/*",
-		SecretParameterARN: token.Arn,
-		ProviderImportID:   cfg.Adopt[nameCIAccess],
-		Tags:               tags,
+		Organization:        cfg.BuildkiteOrg,
+		Pipeline:            cfg.CIPipeline,
+		DeployBranch:        cfg.CIDeployBranch,
+		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
+		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
+		SecretParameterARN:  token.Arn,
+		ProviderImportID:    cfg.Adopt[nameCIAccess],
+		UseExistingProvider: !cfg.ManageOIDCProvider,
+		Tags:                tags,
 	})
 	if err != nil {
 		return nil, err

@@ -66,6 +66,10 @@ type Args struct {
 	// ProviderImportID adopts an existing OIDC provider (its ARN): an account
 	// has one provider per issuer.
 	ProviderImportID string
+	// UseExistingProvider declares no OIDC provider and trusts the one the
+	// account already has for the issuer, which another stack manages (a
+	// disaster-recovery stack beside production in one account).
+	UseExistingProvider bool
 	// Tags are added to the provider and the roles.
 	Tags map[string]string
 }
@@ -86,6 +90,9 @@ func (a Args) Validate() error {
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if a.UseExistingProvider && a.ProviderImportID != "" {
+		errs = append(errs, errors.New("ProviderImportID adopts a provider into this stack and UseExistingProvider leaves it to another: set one"))
 	}
 	if a.RoleNamePrefix == "" || len(a.RoleNamePrefix) > 48 {
 		errs = append(errs, errors.New("RoleNamePrefix must be 1-48 characters (role names are at most 64)"))
@@ -157,19 +164,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(a)
 	tags := label.StringMap(args.Tags)
 
-	// One provider per issuer per account; AWS trusts the issuer's
-	// certificate authority itself, so no thumbprint is pinned.
-	provider, err := iam.NewOpenIdConnectProvider(ctx, label.Name(name, "oidc-provider"), &iam.OpenIdConnectProviderArgs{
-		Url:           pulumi.String(Issuer),
-		ClientIdLists: pulumi.StringArray{pulumi.String(Audience)},
-		Tags:          tags,
-	}, parent, adopt.Option(args.ProviderImportID))
+	providerArn, err := oidcProvider(ctx, name, args, parent, tags)
 	if err != nil {
 		return nil, err
 	}
 
 	trust := func(ref, step string) pulumi.StringOutput {
-		return provider.Arn.ApplyT(func(arn string) (string, error) {
+		return providerArn.ApplyT(func(arn string) (string, error) {
 			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step)).JSON()
 		}).(pulumi.StringOutput)
 	}
@@ -221,7 +222,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	a.ProviderArn = provider.Arn
+	a.ProviderArn = providerArn
 	a.PreviewRoleArn = preview.Arn
 	a.DeployRoleArn = deploy.Arn
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
@@ -230,4 +231,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	return a, nil
+}
+
+// oidcProvider declares the account's OIDC provider for the issuer, or
+// finds the one another stack manages. One provider per issuer per account;
+// AWS trusts the issuer's certificate authority itself, so no thumbprint is
+// pinned.
+func oidcProvider(ctx *pulumi.Context, name string, args Args, parent pulumi.ResourceOrInvokeOption, tags pulumi.StringMap) (pulumi.StringOutput, error) {
+	if args.UseExistingProvider {
+		existing, err := iam.LookupOpenIdConnectProvider(ctx, &iam.LookupOpenIdConnectProviderArgs{Url: pulumi.StringRef(Issuer)}, parent)
+		if err != nil {
+			return pulumi.StringOutput{}, fmt.Errorf("finding the account's OIDC provider for %s, which another stack must manage: %w", Issuer, err)
+		}
+		return pulumi.String(existing.Arn).ToStringOutput(), nil
+	}
+	provider, err := iam.NewOpenIdConnectProvider(ctx, label.Name(name, "oidc-provider"), &iam.OpenIdConnectProviderArgs{
+		Url:           pulumi.String(Issuer),
+		ClientIdLists: pulumi.StringArray{pulumi.String(Audience)},
+		Tags:          tags,
+	}, parent, adopt.Option(args.ProviderImportID))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return provider.Arn, nil
 }

@@ -196,3 +196,31 @@ func TestAMandatoryViolationStopsTheEngine(t *testing.T) {
 	assert.Contains(t, out, "deny_agent_stack_ssh")
 	assert.Empty(t, p.Export(t, "prod"), "nothing was touched")
 }
+
+// A rebuild may land in the account production still runs in (a region is
+// lost, not the account). It must not collide with prod on any name the
+// account holds once: the template's ${StackName}-Role, the agents' policy,
+// the OIDC provider for agent.buildkite.com, the bucket names.
+func TestDrBesideProdInOneAccount(t *testing.T) {
+	p := NewProject(t)
+	for _, stack := range committedStacks {
+		p.InitStack(t, stack, requiredSecrets)
+	}
+	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
+	// As scripts/dr-rebuild sets it when the account has a provider already.
+	p.MustPulumi(t, "config", "set", "--stack", "dr", "manageOidcProvider", "false")
+	p.MustPulumi(t, "up", "--stack", "dr", "--yes", "--non-interactive")
+	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
+	p.MustPulumi(t, "preview", "--stack", "dr", "--expect-no-changes", "--non-interactive")
+
+	provider := p.MustPulumi(t, "stack", "output", "--stack", "prod", "--show-secrets", "ciDeployRoleArn")
+	require.Contains(t, provider, ":role/ci-infra-prod-deploy")
+	var drDeploy Resource
+	for _, r := range p.Export(t, "dr") {
+		if strings.HasSuffix(r.URN, "::ci-access-deploy-role") {
+			drDeploy = r
+		}
+	}
+	assert.Contains(t, drDeploy.Inputs.(map[string]any)["assumeRolePolicy"], `"Federated":"arn:aws:iam::123456789012:oidc-provider/agent.buildkite.com"`,
+		"dr's roles trust the provider prod manages")
+}

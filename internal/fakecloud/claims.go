@@ -62,3 +62,13 @@ func (c claim) refusal(account, holderAccount string) error {
 		return fmt.Errorf("EntityAlreadyExists: %s %s already exists", c.kind, c.name)
 	}
 }
+
+// HeldNames lists the names a resource would hold, as "kind name", for
+// tests that prove two stacks can live side by side.
+func HeldNames(typ string, inputs resource.PropertyMap, at Place) []string {
+	var out []string
+	for _, c := range claims(typ, inputs, at) {
+		out = append(out, c.kind+" "+c.name)
+	}
+	return out
+}

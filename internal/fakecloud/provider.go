@@ -220,10 +220,40 @@ func (p *Provider) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emp
 	return &emptypb.Empty{}, err
 }
 
-// Invoke answers provider functions. The program calls none; a new call
-// fails loudly here rather than answering with something invented.
+// Invoke answers the provider functions the program calls (invoke.go) from
+// the account's resources; any other fails loudly rather than answering
+// with something invented.
 func (p *Provider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "fakecloud %s: function %s is not faked; add it to internal/fakecloud", p.pkg, req.GetTok())
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, err
+	}
+	find := func(typ string, match func(resource.PropertyMap) bool) (resource.PropertyMap, bool, error) {
+		all, err := p.store.Resources()
+		if err != nil {
+			return nil, false, err
+		}
+		for _, r := range all {
+			if r.Type != typ || r.Place.Account != p.place.Account {
+				continue
+			}
+			inputs, err := r.InputMap()
+			if err != nil {
+				return nil, false, err
+			}
+			if match(inputs) {
+				state, err := r.OutputMap()
+				return state, err == nil, err
+			}
+		}
+		return nil, false, nil
+	}
+	result, err := Invoke(req.GetTok(), args, p.place, find)
+	if err != nil {
+		return &pulumirpc.InvokeResponse{Failures: []*pulumirpc.CheckFailure{{Reason: err.Error()}}}, nil
+	}
+	ret, err := marshal(result)
+	return &pulumirpc.InvokeResponse{Return: ret}, err
 }
 
 // replacedBy lists the inputs whose change replaces a resource, as the real
