@@ -33,20 +33,11 @@ func drProject(t *testing.T) string {
 
 func runDR(t *testing.T, dir, stdin string, args ...string) (string, string, error) {
 	env, logFile, fake := fakeTools(t)
-	// The verification step reads stack outputs and AWS state; answer as a
-	// healthy rebuild would.
-	fake("pulumi", `case "$1 $2" in
-  "config get") [ "$3 $4 $5" = "--stack dr2 ci-infra:internalZoneName" ] && echo internal.mtrlz.dev && exit 0; exit 1 ;;
-  "stack output") echo "out-$3" ;;
-  "config set") [ "$3" = --secret ] && cat >/dev/null ;;
-esac
-exit 0`)
-	fake("aws", `case "$1" in
-  route53) echo NOERROR ;;
-  cloudformation) case "$*" in *AutoScalingGroupName*) echo builders-asg ;; *) echo CREATE_COMPLETE ;; esac ;;
-  autoscaling) echo 1 ;;
-esac`)
-	fake("go", `exit 0`)
+	// Every tool only records its call: these tests check what dr-rebuild
+	// refuses or prints before it calls anything.
+	for _, tool := range []string{"pulumi", "aws", "go"} {
+		fake(tool, "exit 0")
+	}
 	cmd := exec.Command(filepath.Join(dir, "scripts", "dr-rebuild"), args...)
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
@@ -87,10 +78,12 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 	assert.Empty(t, calls, "a dry run runs no command")
 	assert.NoFileExists(t, filepath.Join(dir, "Pulumi.dr2.yaml"))
 	for _, want := range []string{
-		"+ pulumi stack init dr2",
+		"+ pulumi stack select --create dr2",
 		"+ pulumi config set --stack dr2 aws:region us-west-2",
 		"+ pulumi config set --stack dr2 ci-infra:bucketSuffix mtrlz-dr2",
 		"+ pulumi config set --stack dr2 ci-infra:manageGitHub false",
+		"+ pulumi config set --stack dr2 ci-infra:agentsStackName buildkite-dr2",
+		"+ aws iam list-open-id-connect-providers",
 		"buildkiteAgentToken: ask a Buildkite organization admin",
 		"+ pulumi up --stack dr2 --policy-pack policies",
 	} {
@@ -98,36 +91,5 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 	}
 }
 
-func TestDRRebuildFullRun(t *testing.T) {
-	dir := drProject(t)
-	keyFile := filepath.Join(dir, "agent-key-for-test")
-	require.NoError(t, os.WriteFile(keyFile, []byte("not a real key\n"), 0o600))
-	// The token, the key file's path, then enter for each optional secret.
-	stdin := "token-for-test\n" + keyFile + "\n\n\n\n"
-	out, calls, err := runDR(t, dir, stdin, append(drArgs, "--yes")...)
-	require.NoError(t, err, out)
-
-	written, err := os.ReadFile(filepath.Join(dir, "Pulumi.dr2.yaml"))
-	require.NoError(t, err)
-	assert.Contains(t, string(written), "ci-infra:repositories:", "the config of prod is copied")
-	assert.NotContains(t, string(written), "secure:", "but not its encrypted values, which the new stack cannot read")
-	assert.NotContains(t, string(written), "buildkiteAgentToken")
-
-	for _, want := range []string{
-		"pulumi stack init dr2",
-		"pulumi config set --stack dr2 aws:region us-west-2",
-		"pulumi config set --secret --stack dr2 buildkiteAgentToken",
-		"pulumi config set --secret --stack dr2 agentSshPrivateKey",
-		"go run ./scripts/plan -stack dr2",
-		"pulumi preview --stack dr2 --diff --policy-pack policies",
-		"pulumi up --stack dr2 --policy-pack policies --yes",
-		"aws s3api head-object --region us-west-2 --bucket out-configBucketName --key bootstrap.sh",
-		"aws route53 test-dns-answer --hosted-zone-id out-internalZoneId --record-name internal.mtrlz.dev",
-		"aws autoscaling describe-auto-scaling-groups --region us-west-2 --auto-scaling-group-names builders-asg",
-		"pulumi stack output nextSteps --stack dr2",
-	} {
-		assert.Contains(t, calls, want)
-	}
-	assert.NotContains(t, calls+out, "token-for-test", "a secret is never echoed or passed as an argument")
-	assert.NotContains(t, calls, "--secret --stack dr2 webhookSecret", "skipped optional secrets are not set")
-}
+// The full run, against the real CLI, moto and the fake cloud, is the
+// engine test internal/enginetest/drrebuild_test.go.

@@ -66,6 +66,7 @@ type Config struct {
 	TrustedTeamMaintainers []string           `config:"trustedTeamMaintainers"`
 	ForkBuildsFromTeam     bool               `config:"forkBuildsFromTeam"`
 	Repositories           []RepositoryConfig `config:"repositories"`
+	AdoptGuardrails        bool               `config:"adoptGuardrails"`
 
 	BuildkiteOrg   string `config:"buildkiteOrg"`
 	CIPipeline     string `config:"ciPipeline"`
@@ -454,12 +455,15 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 		}
 		seen[name] = true
 		webhooks = webhooks || len(r.Webhooks) > 0
-		args := r.guardrails(pulumi.String("validation only"))
+		args := r.guardrails(pulumi.String("validation only"), false)
 		if err := args.Validate(); err != nil {
 			for _, e := range flatten(err) {
 				bad("repositories", "%s (%s): %v", key, r.Name, e)
 			}
 		}
+	}
+	if c.AdoptGuardrails && !c.ManageGitHub {
+		bad("adoptGuardrails", "is true but manageGitHub is false: a stack that does not manage GitHub adopts nothing there")
 	}
 	if webhooks && c.WebhookSecret == nil {
 		bad("webhookSecret", "is needed to sign the configured webhooks; run `%s`", setHint("webhookSecret", true))
@@ -467,8 +471,9 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 }
 
 // guardrails turns a repository's config into the component's Args.
-func (r RepositoryConfig) guardrails(webhookSecret pulumi.StringInput) guardrails.Args {
+func (r RepositoryConfig) guardrails(webhookSecret pulumi.StringInput, importExisting bool) guardrails.Args {
 	args := guardrails.Args{
+		ImportExisting:    importExisting,
 		Repository:        r.Name,
 		DefaultBranch:     r.DefaultBranch,
 		RequiredChecks:    r.RequiredChecks,

@@ -280,7 +280,7 @@ func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error
 		webhookSecret = *cfg.WebhookSecret
 	}
 	for _, repo := range cfg.Repositories {
-		if _, err := guardrails.New(ctx, label.Name("guardrails", repo.Name), repo.guardrails(webhookSecret)); err != nil {
+		if _, err := guardrails.New(ctx, label.Name("guardrails", repo.Name), repo.guardrails(webhookSecret, cfg.AdoptGuardrails)); err != nil {
 			return pulumi.StringOutput{}, err
 		}
 	}

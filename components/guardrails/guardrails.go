@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/githubid"
 	"mtrlz.dev/ci-infra/components/label"
 )
@@ -65,7 +66,14 @@ type Args struct {
 	DeployPushers []string
 	// Webhooks to create.
 	Webhooks []Webhook
+	// ImportExisting imports the branch protection rules, which exist
+	// already (another stack made them), by their IDs, <repository>:<pattern>,
+	// instead of creating them: GitHub refuses a second rule for a pattern.
+	ImportExisting bool
 }
+
+// RuleID is the ID GitHub's provider imports a branch protection rule by.
+func RuleID(repository, pattern string) string { return repository + ":" + pattern }
 
 // Guardrails is the protection of one repository.
 type Guardrails struct {
@@ -161,6 +169,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	parent := pulumi.Parent(g)
+	existing := func(pattern string) string {
+		if !args.ImportExisting {
+			return ""
+		}
+		return RuleID(args.Repository, pattern)
+	}
 
 	if _, err := github.NewBranchProtection(ctx, label.Name(name, "default-branch"), &github.BranchProtectionArgs{
 		RepositoryId: pulumi.String(args.Repository),
@@ -182,7 +196,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EnforceAdmins:     pulumi.Bool(true),
 		AllowsForcePushes: pulumi.Bool(false),
 		AllowsDeletions:   pulumi.Bool(false),
-	}, parent); err != nil {
+	}, parent, adopt.Option(existing(args.DefaultBranch))); err != nil {
 		return nil, err
 	}
 
@@ -201,7 +215,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			EnforceAdmins:     pulumi.Bool(true),
 			AllowsForcePushes: pulumi.Bool(false),
 			AllowsDeletions:   pulumi.Bool(false),
-		}, parent); err != nil {
+		}, parent, adopt.Option(existing(args.DeployBranch))); err != nil {
 			return nil, err
 		}
 	}

@@ -286,3 +286,44 @@ func (p *Project) MustRead(t testing.TB, name string) string {
 	}
 	return string(raw)
 }
+
+// RunOnTerminal runs a command on a pseudo-terminal (script(1), from
+// bsdutils), as an operator at a terminal would, and types answer once
+// prompt shows. It returns what the terminal showed.
+func (p *Project) RunOnTerminal(prompt, answer, name string, args ...string) (string, error) {
+	line := p.lookPath(name)
+	for _, a := range args {
+		line += " '" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	cmd := exec.Command("script", "-qec", line, "/dev/null")
+	cmd.Dir = p.Dir
+	cmd.Env = p.env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	var seen bytes.Buffer
+	answered := false
+	buf := make([]byte, 4096)
+	for {
+		n, err := stdout.Read(buf)
+		seen.Write(buf[:n])
+		if !answered && strings.Contains(seen.String(), prompt) {
+			answered = true
+			stdin.Write([]byte(answer))
+		}
+		if err != nil {
+			break
+		}
+	}
+	stdin.Close()
+	return seen.String(), cmd.Wait()
+}

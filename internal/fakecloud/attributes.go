@@ -83,9 +83,14 @@ func Attributes(typ, urn string, inputs resource.PropertyMap, at Place, id strin
 		zone := pick("Z" + strings.ToUpper(h[:20]))
 		return zone, map[string]any{"zoneId": zone, "arn": "arn:aws:route53:::hostedzone/" + zone, "nameServers": []any{}}
 	case "aws:cloudformation/stack:Stack":
+		// Two of the Elastic CI Stack's outputs, named as the template
+		// names them (aws-stack.yml, v6.71.1, Outputs).
 		stack := in("name")
 		return pick(arn("cloudformation", at.Region, "stack/"+stack+"/"+h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32])),
-			map[string]any{"outputs": map[string]any{}}
+			map[string]any{"outputs": map[string]any{
+				"AutoScalingGroupName": stack + "-AgentAutoScaleGroup-" + strings.ToUpper(h[:12]),
+				"InstanceRoleName":     stack + "-Role",
+			}}
 	case "aws:ec2/vpc:Vpc":
 		vpc := pick("vpc-" + h[:17])
 		return vpc, map[string]any{"arn": arn("ec2", at.Region, "vpc/"+vpc)}
@@ -100,6 +105,9 @@ func Attributes(typ, urn string, inputs resource.PropertyMap, at Place, id strin
 		return pick("vpce-" + h[:17]), nil
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		return pick(in("key")), map[string]any{"versionId": h[:32]}
+	case "github:index/branchProtection:BranchProtection":
+		// A GraphQL node ID; <repository>:<pattern> is only how it is imported.
+		return pick("BPR_" + h[:16]), nil
 	case "github:index/team:Team":
 		return pick(fmt.Sprint(stableNumber(h))), map[string]any{"slug": in("name"), "nodeId": "T_" + h[:16]}
 	}

@@ -28,6 +28,7 @@ type Provider struct {
 	version string
 	store   Store
 	place   Place
+	moto    *moto // nil unless EnvMoto is set
 }
 
 // NewProvider returns the provider of pkg, acting in account, keeping its
@@ -46,7 +47,9 @@ func NewProviderFromEnv(pkg, version string) (*Provider, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("fakecloud: %s is not set: the fake cloud needs a state directory", EnvDir)
 	}
-	return NewProvider(pkg, version, dir, os.Getenv(EnvAccount)), nil
+	p := NewProvider(pkg, version, dir, os.Getenv(EnvAccount))
+	p.moto = newMoto(os.Getenv(EnvMoto))
+	return p, nil
 }
 
 var _ pulumirpc.ResourceProviderServer = (*Provider)(nil)
@@ -146,12 +149,22 @@ func (p *Provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 	if !req.GetPreview() {
 		if err := p.store.update(func(st *state) error {
 			if err := st.admit(r); err != nil {
+				return status.Error(codes.AlreadyExists, err.Error())
+			}
+			// What awscli reads afterwards exists in moto too, under the
+			// ID moto gives it (a zone's).
+			switch id, err := p.moto.mirror(typ, inputs, p.place); {
+			case err != nil:
 				return err
+			case id != "":
+				if r, err = NewRecord(typ, urn, id, p.place, inputs); err != nil {
+					return err
+				}
 			}
 			st.Resources = append(st.Resources, r)
 			return nil
 		}); err != nil {
-			return nil, status.Error(codes.AlreadyExists, err.Error())
+			return nil, err
 		}
 	}
 	props, err := marshal(liveState(typ, urn, r.ID, p.place, inputs))
@@ -164,6 +177,9 @@ func (p *Provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
 	typ := urnType(req.GetUrn())
 	r, ok, err := p.store.Find(typ, req.GetId(), p.place)
+	if err == nil && !ok {
+		r, ok, err = p.findByImportID(typ, req.GetId())
+	}
 	if err != nil || !ok {
 		return &pulumirpc.ReadResponse{}, err
 	}
@@ -177,6 +193,36 @@ func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 	}
 	in, err := marshal(inputs)
 	return &pulumirpc.ReadResponse{Id: r.ID, Properties: props, Inputs: in}, err
+}
+
+// findByImportID finds a resource by the other ID its provider imports it
+// by: a team by its slug, a branch protection rule (whose ID is a node ID)
+// by <repository>:<pattern>.
+func (p *Provider) findByImportID(typ, id string) (Record, bool, error) {
+	var match func(resource.PropertyMap) bool
+	switch typ {
+	case "github:index/team:Team":
+		match = func(in resource.PropertyMap) bool { return strings.EqualFold(stringInput(in, "name"), id) }
+	case "github:index/branchProtection:BranchProtection":
+		match = func(in resource.PropertyMap) bool {
+			return stringInput(in, "repositoryId")+":"+stringInput(in, "pattern") == id
+		}
+	default:
+		return Record{}, false, nil
+	}
+	all, err := p.store.Resources()
+	if err != nil {
+		return Record{}, false, err
+	}
+	for _, r := range all {
+		if r.Type != typ || r.Place != p.place {
+			continue
+		}
+		if inputs, err := r.InputMap(); err == nil && match(inputs) {
+			return r, true, nil
+		}
+	}
+	return Record{}, false, nil
 }
 
 func (p *Provider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
@@ -198,6 +244,11 @@ func (p *Provider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pul
 			return err
 		}
 		if !req.GetPreview() {
+			if typ == "aws:s3/bucketObjectv2:BucketObjectv2" {
+				if _, err := p.moto.mirror(typ, news, p.place); err != nil {
+					return err
+				}
+			}
 			st.Resources[i] = r
 		}
 		return nil
