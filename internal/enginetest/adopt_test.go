@@ -65,6 +65,7 @@ func seedHandMade(t *testing.T, p *Project, edit func(typ string, r *plan.Resour
 }
 
 func TestAdoptionImportsHandMadeResourcesWithoutReplacing(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	adopted := seedHandMade(t, p, nil)
@@ -95,6 +96,7 @@ func TestAdoptionImportsHandMadeResourcesWithoutReplacing(t *testing.T) {
 // continueStepsFromImport). The only guard is the preview, which must show
 // the change, property by property, before anything is touched.
 func TestAdoptionOfADifferentResourceShowsTheChangeInThePreview(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	// The hand-made builders stack runs at most 4 agents; the code says 2.
@@ -127,6 +129,7 @@ func builderMaxSize(t *testing.T, p *Project) string {
 }
 
 func TestHandMadeResourceThatIsNotAdoptedIsRefusedByName(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	seedHandMade(t, p, nil)

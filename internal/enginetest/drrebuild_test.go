@@ -22,6 +22,7 @@ func drAnswers(t *testing.T, p *Project) []byte {
 }
 
 func TestDRRebuildEndToEnd(t *testing.T) {
+	t.Parallel()
 	t.Run("fresh account, new stack file", func(t *testing.T) {
 		p := NewProject(t)
 		p.UseAWSAPIs(t)

@@ -30,6 +30,7 @@ func runbookBlock(t *testing.T, p *Project, name string) string {
 // go of the team and the branch protection rules, the rebuilt stack imports
 // them, and nothing in GitHub is created twice or deleted.
 func TestRunbookMovesGitHubToTheRebuiltStack(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	p.InitStack(t, "dr", requiredSecrets)

@@ -12,6 +12,7 @@ import (
 // scripts/ci-up as an operator runs it: at a terminal it shows the preview
 // and asks; without one it applies only with --yes.
 func TestCiUpAsksAtATerminalAndNeedsYesWithout(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	const prompt = "Do you want to perform this update?"

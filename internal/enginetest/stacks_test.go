@@ -28,6 +28,7 @@ var requiredSecrets = map[string]string{
 var committedStacks = []string{"prod", "dr"}
 
 func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
+	t.Parallel()
 	for _, stack := range committedStacks {
 		t.Run(stack, func(t *testing.T) {
 			p := NewProject(t)
@@ -40,6 +41,7 @@ func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
 }
 
 func TestMissingSecretsAreNamedAtOnce(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", nil)
 	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
@@ -52,6 +54,7 @@ func TestMissingSecretsAreNamedAtOnce(t *testing.T) {
 }
 
 func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	p.MustPulumi(t, "config", "set", "--stack", "prod", "forkBuildsFromTeam", "true")
@@ -63,6 +66,7 @@ func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
 }
 
 func TestUndeclaredKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentMaxSize", "3")
@@ -74,6 +78,7 @@ func TestUndeclaredKeyIsRefused(t *testing.T) {
 }
 
 func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	for key, value := range requiredSecrets {
@@ -92,6 +97,7 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 }
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
+	t.Parallel()
 	for _, stack := range committedStacks {
 		t.Run(stack, func(t *testing.T) {
 			p := NewProject(t)
@@ -122,6 +128,7 @@ func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
 }
 
 func TestDestroyIsRefusedWhileResourcesAreProtected(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
@@ -171,6 +178,7 @@ func warnings(out string) []string {
 }
 
 func TestThePolicyPackPassesThroughTheEngine(t *testing.T) {
+	t.Parallel()
 	for _, stack := range committedStacks {
 		t.Run(stack, func(t *testing.T) {
 			p := NewProject(t)
@@ -187,6 +195,7 @@ func TestThePolicyPackPassesThroughTheEngine(t *testing.T) {
 }
 
 func TestAMandatoryViolationStopsTheEngine(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	// SSH to the agents opens tcp/22 to the world: the pack refuses it.
@@ -202,6 +211,7 @@ func TestAMandatoryViolationStopsTheEngine(t *testing.T) {
 // account holds once: the template's ${StackName}-Role, the agents' policy,
 // the OIDC provider for agent.buildkite.com, the bucket names.
 func TestDrBesideProdInOneAccount(t *testing.T) {
+	t.Parallel()
 	p := NewProject(t)
 	for _, stack := range committedStacks {
 		p.InitStack(t, stack, requiredSecrets)
