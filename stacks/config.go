@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
@@ -22,7 +23,6 @@ import (
 	"mtrlz.dev/ci-infra/components/team"
 	"mtrlz.dev/ci-infra/components/zone"
 	"mtrlz.dev/ci-infra/internal/cost"
-	"mtrlz.dev/ci-infra/scripts"
 )
 
 // Config is the whole stack configuration, read once. The `config` tag is
@@ -409,8 +409,8 @@ func (c *Config) Validate(project string) error {
 const BuildSafetyTokenKey = "build-safety-github-token"
 
 // EnvParams are the facts the build-safety hook is generated with.
-func (c *Config) EnvParams() scripts.EnvParams {
-	return scripts.EnvParams{
+func (c *Config) EnvParams() agent.EnvParams {
+	return agent.EnvParams{
 		Org:                c.GitHubOrg,
 		Team:               c.TrustedTeamName,
 		APIURL:             c.GitHubAPIURL,
@@ -426,7 +426,7 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	if !githubid.IsTeamSlug(c.TrustedTeamName) {
 		bad("trustedTeamName", "%q must be a team slug: lowercase letters, digits, hyphens, underscores", c.TrustedTeamName)
 	}
-	if err := scripts.ValidateAPIURL(c.GitHubAPIURL); err != nil {
+	if err := agent.ValidateAPIURL(c.GitHubAPIURL); err != nil {
 		bad("githubApiUrl", "%v", err)
 	}
 	memberErrs, maintainerErrs := team.ValidateMembers(c.TrustedTeamMembers, c.TrustedTeamMaintainers)

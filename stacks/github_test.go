@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
-	"mtrlz.dev/ci-infra/scripts"
 )
 
 func TestProdTrustedTeamAndGuardrails(t *testing.T) {
@@ -35,7 +35,7 @@ func TestProdBuildSafetyHook(t *testing.T) {
 	assert.Equal(t, "env", env.Input("key"))
 	assert.Equal(t, "buildkite-managedsecrets-mtrlz", env.Input("bucket"))
 	assert.False(t, env.IsSecret("content"), "the hook is reviewable in the plan")
-	want, err := scripts.RenderEnv(scripts.EnvParams{
+	want, err := agent.RenderEnv(agent.EnvParams{
 		Org: "MaterializeInc", Team: "build-authorized", APIURL: "https://api.github.com",
 		TokenURL: "s3://buildkite-managedsecrets-mtrlz/build-safety-github-token", ForkBuildsFromTeam: false,
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/agenttoken"
@@ -19,7 +20,6 @@ import (
 	"mtrlz.dev/ci-infra/components/network"
 	"mtrlz.dev/ci-infra/components/team"
 	"mtrlz.dev/ci-infra/components/zone"
-	"mtrlz.dev/ci-infra/scripts"
 )
 
 // Object keys the agents read. The Elastic CI Stack's secrets hook looks
@@ -92,7 +92,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	// The build-safety hook: the secrets hook of every agent sources the
 	// `env` object before every step. Its content is reviewable in the plan;
 	// the token it uses is a separate secret object.
-	hook, err := scripts.RenderEnv(cfg.EnvParams())
+	hook, err := agent.RenderEnv(cfg.EnvParams())
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		Name:      cfg.ConfigBucketName(),
 		Versioned: true,
 		Objects: []bucket.Object{
-			{Key: BootstrapKey, Content: pulumi.String(scripts.Bootstrap), ContentType: "text/x-shellscript"},
+			{Key: BootstrapKey, Content: pulumi.String(agent.Bootstrap), ContentType: "text/x-shellscript"},
 		},
 		ImportID: cfg.Adopt[nameConfig],
 		Protect:  true,

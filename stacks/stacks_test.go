@@ -188,3 +188,12 @@ func TestProdStackFileHoldsNoPlaintextSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "agent", "bootstrap.sh"))
+	require.NoError(t, err)
+	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
+	require.NoError(t, err)
+	assert.Equal(t, string(raw), object.Input("content"), "the object agents run is agent/bootstrap.sh as reviewed")
+	assert.Equal(t, "bootstrap.sh", object.Input("key"))
+}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -112,4 +113,18 @@ func firstDifference(want, got []byte) string {
 		}
 	}
 	return ""
+}
+
+// ShellcheckPath finds shellcheck. CI installs it and fails without it; a
+// laptop without it skips the lint.
+func ShellcheckPath(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("shellcheck")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("shellcheck is not installed; .ci/run must install it")
+		}
+		t.Skip("shellcheck not installed")
+	}
+	return path
 }

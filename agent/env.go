@@ -1,4 +1,4 @@
-package scripts
+package agent
 
 import (
 	_ "embed"

@@ -1,4 +1,4 @@
-package scripts
+package agent
 
 import (
 	"net/http"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
 const (
@@ -194,7 +196,7 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestRenderedHookPassesShellcheck(t *testing.T) {
-	path := shellcheckPath(t)
+	path := plantest.ShellcheckPath(t)
 	hook, err := RenderEnv(EnvParams{Org: testOrg, Team: testTeam, APIURL: "https://api.github.com", TokenURL: testTokenURL, ForkBuildsFromTeam: true})
 	require.NoError(t, err)
 	cmd := exec.Command(path, "--shell=bash", "--severity=style", "-")
