@@ -13,6 +13,8 @@ set -euo pipefail
 agent_user=${AGENT_USER:-buildkite-agent}
 agent_home=${AGENT_HOME:-/var/lib/buildkite-agent}
 agent_config=${AGENT_CONFIG:-/etc/buildkite-agent/buildkite-agent.cfg}
+# The stack's hooks-path (bk-install-elastic-stack.sh, v6.71.1).
+agent_hooks=${AGENT_HOOKS_PATH:-/etc/buildkite-agent/hooks}
 
 # Create the cache directories owned by the agent user. Otherwise the Docker
 # daemon creates them as root on the first bind mount, and the build
@@ -37,3 +39,32 @@ set_option() {
 # Don't clean gitignored files (no -x): the Rust build cache lives in the
 # ignored target directory, and keeping it is what makes the builders fast.
 set_option git-clean-flags -ffdq
+
+# The build-safety guard. The gate (the secrets bucket's `env`) fails open
+# when it does not run: the secrets helper skips an `env` that is missing or
+# unreadable, and a job may switch the secrets plugin off. So every job must
+# also pass this pre-checkout hook, which refuses it unless the gate ran for
+# this very job and said safe (the marker it exports). The AMI's hooks
+# directory already holds the stack's environment, pre-command and pre-exit
+# hooks; pre-checkout is free. The image gives the directory to the agent
+# user (install-buildkite-agent.sh); it becomes root's, so that no job can
+# replace or remove a hook.
+install -d -o root -g root -m 0755 "$agent_hooks"
+chown -R root:root "$agent_hooks"
+chmod -R go-w "$agent_hooks"
+install -o root -g root -m 0755 /dev/stdin "$agent_hooks/pre-checkout" <<'GUARD'
+#!/usr/bin/env bash
+# Build-safety guard, installed by ci-infra's bootstrap.sh (agent/bootstrap.sh
+# in the ci-infra repository); the agent sources it before every checkout.
+if [ -n "${BUILDKITE_JOB_ID:-}" ] && [ "${CI_INFRA_BUILD_SAFETY:-}" = "safe:${BUILDKITE_JOB_ID}" ]; then
+  return 0 2>/dev/null || exit 0
+fi
+echo "^^^ +++"
+echo "build-safety: refusing to run this job: the build-safety check did not run for it or did not pass (the secrets bucket's env is missing or unreadable, the secrets plugin is off, or a hook failed)." >&2
+echo "build-safety: a trusted person can run it after reading the code: press Rebuild in the Buildkite UI." >&2
+if [ -n "${SSH_AGENT_PID:-}" ]; then
+  kill "$SSH_AGENT_PID" 2>/dev/null || true
+fi
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+exit 1
+GUARD

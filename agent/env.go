@@ -33,6 +33,27 @@ type EnvParams struct {
 	// ForkBuildsFromTeam lets fork pull requests of active team members run.
 	// When false every fork pull request is refused without asking GitHub.
 	ForkBuildsFromTeam bool
+	// GateSeconds bounds the whole check, S3 and GitHub included;
+	// DefaultGateSeconds when 0. Tests use short ones.
+	GateSeconds int
+	// CallSeconds bounds each network call (the token fetch, the GitHub
+	// question); DefaultCallSeconds when 0.
+	CallSeconds int
+}
+
+// The gate's default bounds: a verdict within 30 s, whatever S3 or GitHub do.
+const (
+	DefaultGateSeconds = 30
+	DefaultCallSeconds = 10
+)
+
+func (p *EnvParams) defaults() {
+	if p.GateSeconds == 0 {
+		p.GateSeconds = DefaultGateSeconds
+	}
+	if p.CallSeconds == 0 {
+		p.CallSeconds = DefaultCallSeconds
+	}
 }
 
 var s3URL = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+$`)
@@ -51,6 +72,10 @@ func (p EnvParams) Validate() error {
 	}
 	if !s3URL.MatchString(p.TokenURL) {
 		errs = append(errs, fmt.Errorf("token URL %q must be an s3://bucket/key URL", p.TokenURL))
+	}
+	// Two calls (the token, then GitHub) must fit in the gate's bound.
+	if p.CallSeconds < 1 || p.GateSeconds < 1 || p.GateSeconds > 300 || 2*p.CallSeconds >= p.GateSeconds {
+		errs = append(errs, fmt.Errorf("timeouts: each call (%d s) must be at least 1 s and two of them shorter than the whole check (%d s, at most 300)", p.CallSeconds, p.GateSeconds))
 	}
 	return errors.Join(errs...)
 }
@@ -74,6 +99,7 @@ func ValidateAPIURL(raw string) error {
 // RenderEnv returns the build-safety hook with params written into it. Every
 // value is validated and shell-quoted.
 func RenderEnv(p EnvParams) (string, error) {
+	p.defaults()
 	if err := p.Validate(); err != nil {
 		return "", fmt.Errorf("build-safety hook: %w", err)
 	}

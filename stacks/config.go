@@ -106,11 +106,13 @@ type WebhookConfig struct {
 type Field struct {
 	Key    string // as written in the tag: "bucketSuffix", "aws:region"
 	Secret bool
-	// Optional secrets are needed only by some configurations. Pulumi.yaml
-	// declares them with an empty default and without `secret: true`: the
-	// CLI requires every declared key that has no default, and refuses a
-	// default for a secret one (pkg/workspace/config.go, mergeConfig and
-	// validateStackConfigValue). The program still refuses a plaintext value.
+	// Optional secrets are needed only by some configurations (a nil
+	// pointer when unset). Pulumi.yaml declares every secret with an empty
+	// default and without `secret: true`: the CLI requires every declared
+	// key that has no default, and refuses a default for a secret one
+	// (pkg/workspace/config.go, mergeConfig and validateStackConfigValue),
+	// before the program could name the rest. The program refuses an empty
+	// or plaintext value of a secret it needs.
 	Optional bool
 	index    int
 }
@@ -194,8 +196,8 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 		if raw, ok := ctx.GetConfig(full); ok && raw != "" && !ctx.IsConfigSecret(full) {
 			return fmt.Errorf("is stored in plain text in the stack file; remove it and run `%s`", setHint(f.Key, true))
 		}
-		if raw, ok := ctx.GetConfig(full); ok && strings.TrimSpace(raw) == "" {
-			return fmt.Errorf("is empty; run `%s`", setHint(f.Key, true))
+		if raw, _ := ctx.GetConfig(full); strings.TrimSpace(raw) == "" {
+			return fmt.Errorf("not set; run `%s`", setHint(f.Key, true))
 		}
 		out, err := config.TrySecret(ctx, f.Key)
 		if err != nil {
@@ -436,13 +438,9 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	for _, err := range maintainerErrs {
 		bad("trustedTeamMaintainers", "%v", err)
 	}
-	if c.ForkBuildsFromTeam {
-		if len(c.TrustedTeamMembers)+len(c.TrustedTeamMaintainers) == 0 {
-			bad("forkBuildsFromTeam", "is true but trustedTeamMembers and trustedTeamMaintainers are empty: list the trusted people, or set it to false")
-		}
-		if c.BuildSafetyGitHubToken == nil {
-			bad("buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true (a read-only token that can read %s's team memberships); run `%s`", c.GitHubOrg, setHint("buildSafetyGithubToken", true))
-		}
+	// An empty team is safe: the gate asks GitHub, and nobody is a member.
+	if c.ForkBuildsFromTeam && c.BuildSafetyGitHubToken == nil {
+		bad("buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true, its default (a read-only token that can read %s's team memberships); run `%s`, or set forkBuildsFromTeam to false to refuse every fork build", c.GitHubOrg, setHint("buildSafetyGithubToken", true))
 	}
 
 	seen := map[string]bool{}

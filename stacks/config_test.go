@@ -84,7 +84,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			c["ci-infra:trustedTeamMaintainers"] = `["alice"]`
 		}, "ci-infra:trustedTeamMaintainers", "one role"},
 		{"members not a list", set("ci-infra:trustedTeamMembers", "alice,bob"), "ci-infra:trustedTeamMembers", "list of strings"},
-		{"fork builds with nobody trusted", set("ci-infra:forkBuildsFromTeam", "true"), "ci-infra:forkBuildsFromTeam", "are empty"},
+		{"fork builds without the membership token", unset("ci-infra:buildSafetyGithubToken"), "ci-infra:buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true, its default"},
 		{"fork builds without a token", func(c map[string]string, s *[]string) {
 			c["ci-infra:forkBuildsFromTeam"] = "true"
 			c["ci-infra:trustedTeamMembers"] = `["alice"]`

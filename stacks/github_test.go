@@ -34,14 +34,17 @@ func TestProdBuildSafetyHook(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "env", env.Input("key"))
 	assert.Equal(t, "buildkite-managedsecrets-mtrlz", env.Input("bucket"))
-	assert.False(t, env.IsSecret("content"), "the hook is reviewable in the plan")
+	assert.False(t, env.IsSecret("content"), "the gate is reviewable in the plan")
 	want, err := agent.RenderEnv(agent.EnvParams{
 		Org: "MaterializeInc", Team: "build-authorized", APIURL: "https://api.github.com",
-		TokenURL: "s3://buildkite-managedsecrets-mtrlz/build-safety-github-token", ForkBuildsFromTeam: false,
+		TokenURL: "s3://buildkite-managedsecrets-mtrlz/build-safety-github-token", ForkBuildsFromTeam: true,
 	})
 	require.NoError(t, err)
-	assert.Equal(t, want, env.Input("content"))
-	assert.Empty(t, p.Find("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-build-safety-github-token"), "no token is uploaded while fork builds are off")
+	assert.Equal(t, want, env.Input("content"), "production follows the seed: a team member's fork may build")
+	assert.Contains(t, env.Input("content"), "fork_builds_from_team='true'")
+	token, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-build-safety-github-token")
+	require.NoError(t, err, "the gate's membership token is uploaded")
+	assert.True(t, token.IsSecret("content"))
 }
 
 func TestTrustingStack(t *testing.T) {

@@ -1,15 +1,11 @@
 package enginetest
 
 import (
-	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"testing"
-	"time"
 
 	"mtrlz.dev/ci-infra/internal/fakecloud"
+	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
 // UseAWSAPIs points the project's awscli and the fake cloud at a fresh
@@ -19,7 +15,7 @@ import (
 // machines; .ci/run checks that it is there.
 func (p *Project) UseAWSAPIs(t testing.TB) {
 	t.Helper()
-	moto := startMoto(t)
+	moto := plantest.StartMoto(t)
 	stub := httptest.NewServer(fakecloud.AWSStub(p.Cloud, ""))
 	t.Cleanup(stub.Close)
 	for k, v := range map[string]string{
@@ -33,37 +29,4 @@ func (p *Project) UseAWSAPIs(t testing.TB) {
 	} {
 		p.SetEnv(k, v)
 	}
-}
-
-// startMoto starts moto_server on a free loopback port and returns its URL.
-func startMoto(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is not installed: the engine tests need it (.ci/run checks for it): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	client := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := client.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-	}
-	t.Fatalf("moto_server did not answer on %s within 30 s", url)
-	return ""
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// dr-rebuild's answers on stdin: the agent token, the path of the SSH key
-// file, then enter for each optional secret (github:token,
-// buildSafetyGithubToken, webhookSecret).
+// dr-rebuild's answers on stdin, in its order: the agent token, the path
+// of the SSH key file, enter for github:token (optional), the membership
+// token, enter for webhookSecret (optional).
 func drAnswers(t *testing.T, p *Project) []byte {
 	keyFile := filepath.Join(p.Dir, "engine-test-agent-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(requiredSecrets["agentSshPrivateKey"]), 0o600))
-	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + keyFile + "\n\n\n\n")
+	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n\n")
 }
 
 func TestDRRebuildEndToEnd(t *testing.T) {

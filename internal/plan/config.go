@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
@@ -62,7 +63,7 @@ func resolve(project *workspace.Project, stackConfig config.Map, stack string) (
 			continue
 		}
 		switch {
-		case schema.Secret:
+		case schema.Secret, IsOptionalSecret(schema.Description, schema.Default):
 			secret[full] = true
 			opts.Placeholders = append(opts.Placeholders, full)
 			opts.Config[full] = Placeholder(full)
@@ -81,6 +82,18 @@ func resolve(project *workspace.Project, stackConfig config.Map, stack string) (
 	sort.Strings(opts.Secrets)
 	sort.Strings(opts.Placeholders)
 	return opts, nil
+}
+
+// OptionalSecretMark starts the description of a secret key that only some
+// configurations need. Pulumi.yaml declares such a key with an empty default
+// and without `secret: true` (the CLI would require it, or refuse its
+// default), so this mark is how the plan knows to stand in for it; a test in
+// stacks keeps the mark on exactly those keys.
+const OptionalSecretMark = "Secret (set with --secret)."
+
+// IsOptionalSecret says whether a project key is an optional secret.
+func IsOptionalSecret(description string, def any) bool {
+	return def == "" && strings.HasPrefix(strings.TrimSpace(description), OptionalSecretMark)
 }
 
 // Placeholder is the value a plan uses for a secret it cannot read. It is

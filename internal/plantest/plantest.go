@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
@@ -127,4 +130,38 @@ func ShellcheckPath(t testing.TB) string {
 		t.Skip("shellcheck not installed")
 	}
 	return path
+}
+
+// StartMoto starts moto_server on a free loopback port, stopped when the
+// test ends, and returns its URL. moto comes with these machines and CI.
+func StartMoto(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Fatalf("moto_server is not installed: the engine tests need it (.ci/run checks for it): %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := client.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+	}
+	t.Fatalf("moto_server did not answer on %s within 30 s", url)
+	return ""
 }
