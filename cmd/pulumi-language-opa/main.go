@@ -23,35 +23,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"sync"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"mtrlz.dev/ci-infra/internal/pluginmain"
 )
 
 // analyzer is the plugin that evaluates the pack.
 const analyzer = "pulumi-analyzer-policy-opa"
 
 func main() {
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, &runtime{})
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-opa: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Println(handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-opa: %v\n", err)
-		os.Exit(1)
-	}
+	pluginmain.Serve("pulumi-language-opa", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &runtime{}) })
 }
 
 type runtime struct {

@@ -23,12 +23,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"mtrlz.dev/ci-infra/internal/pluginmain"
 	"mtrlz.dev/ci-infra/policies"
 )
 
@@ -38,21 +38,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
 		os.Exit(1)
 	}
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterAnalyzerServer(srv, &analyzer{pack: pack})
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Println(handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
-		os.Exit(1)
-	}
+	pluginmain.Serve("testanalyzer", func(srv *grpc.Server) { pulumirpc.RegisterAnalyzerServer(srv, &analyzer{pack: pack}) })
 }
 
 type analyzer struct {

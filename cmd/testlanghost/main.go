@@ -25,10 +25,11 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"mtrlz.dev/ci-infra/internal/pluginmain"
 )
 
 // EnvProgram names a prebuilt program binary to run instead of building the
@@ -50,21 +51,7 @@ func main() {
 		os.Exit(2)
 	}
 	engine := flags.Arg(0)
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engine: engine})
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testlanghost: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Println(handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "testlanghost: %v\n", err)
-		os.Exit(1)
-	}
+	pluginmain.Serve("testlanghost", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engine: engine}) })
 }
 
 type host struct {
