@@ -14,12 +14,12 @@ import (
 )
 
 // shellScripts lists, relative to the repository root, every shell script
-// of scripts/, agent/ and agent/hooks/ (by extension or shebang) and .ci/run.
+// of scripts/ and agent/ (by extension or shebang) and .ci/run.
 func shellScripts(t *testing.T) []string {
 	t.Helper()
 	root := plantest.Root(t)
 	scripts := []string{".ci/run"}
-	for _, dir := range []string{"scripts", "agent", "agent/hooks"} {
+	for _, dir := range []string{"scripts", "agent"} {
 		entries, err := os.ReadDir(filepath.Join(root, dir))
 		require.NoError(t, err)
 		for _, e := range entries {
