@@ -6,10 +6,55 @@
 // to diverge from the source of truth"; here it cannot).
 package agent
 
-import _ "embed"
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
 
 // Bootstrap is bootstrap.sh, uploaded to the config bucket and run as root by
 // every agent instance at boot.
 //
 //go:embed bootstrap.sh
 var Bootstrap string
+
+// DeployTarget is one (pipeline, branch) the deploy agents run.
+type DeployTarget struct{ Pipeline, Branch string }
+
+// BootstrapParams are what the program writes into bootstrap.sh: the
+// deploy queue and the allow-list its guard enforces.
+type BootstrapParams struct {
+	DeployQueue string
+	Allow       []DeployTarget
+}
+
+var (
+	deploySlug   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+	deployBranch = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
+	queueName    = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
+)
+
+// RenderBootstrap returns bootstrap.sh with p written in as the defaults of
+// the variables it reads (tests override them from the environment).
+func RenderBootstrap(p BootstrapParams) (string, error) {
+	var errs []error
+	if !queueName.MatchString(p.DeployQueue) {
+		errs = append(errs, fmt.Errorf("deploy queue %q must be 1-100 letters, digits, dots, hyphens or underscores", p.DeployQueue))
+	}
+	var lines []string
+	for _, t := range p.Allow {
+		if !deploySlug.MatchString(t.Pipeline) || !deployBranch.MatchString(t.Branch) {
+			errs = append(errs, fmt.Errorf("deploy allow-list entry %q %q is not a pipeline slug and a branch name", t.Pipeline, t.Branch))
+		}
+		lines = append(lines, t.Pipeline+" "+t.Branch)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	shebang, body, _ := strings.Cut(Bootstrap, "\n")
+	header := fmt.Sprintf("# Written in by the ci-infra program (agent.RenderBootstrap).\nCI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-%s}\nCI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-%s}\n",
+		ShellQuote(p.DeployQueue), ShellQuote(strings.Join(lines, "\n")))
+	return shebang + "\n" + header + body, nil
+}

@@ -15,6 +15,12 @@ agent_home=${AGENT_HOME:-/var/lib/buildkite-agent}
 agent_config=${AGENT_CONFIG:-/etc/buildkite-agent/buildkite-agent.cfg}
 # The stack's hooks-path (bk-install-elastic-stack.sh, v6.71.1).
 agent_hooks=${AGENT_HOOKS_PATH:-/etc/buildkite-agent/hooks}
+# The template runs bk-install-elastic-stack.sh, and so this script, with
+# BUILDKITE_QUEUE set to the stack's queue (aws-stack.yml, v6.71.1, UserData).
+# On the deploy queue, whose agents alone may assume the CI roles, the guard
+# also holds jobs to the allow-list: "pipeline branch" lines.
+deploy_queue=${CI_INFRA_DEPLOY_QUEUE:-deploy}
+deploy_allow=${CI_INFRA_DEPLOY_ALLOW:-}
 
 # Create the cache directories owned by the agent user. Otherwise the Docker
 # daemon creates them as root on the first bind mount, and the build
@@ -52,19 +58,46 @@ set_option git-clean-flags -ffdq
 install -d -o root -g root -m 0755 "$agent_hooks"
 chown -R root:root "$agent_hooks"
 chmod -R go-w "$agent_hooks"
-install -o root -g root -m 0755 /dev/stdin "$agent_hooks/pre-checkout" <<'GUARD'
+{
+  cat <<'GUARD'
 #!/usr/bin/env bash
 # Build-safety guard, installed by ci-infra's bootstrap.sh (agent/bootstrap.sh
 # in the ci-infra repository); the agent sources it before every checkout.
-if [ -n "${BUILDKITE_JOB_ID:-}" ] && [ "${CI_INFRA_BUILD_SAFETY:-}" = "safe:${BUILDKITE_JOB_ID}" ]; then
-  return 0 2>/dev/null || exit 0
+ci_infra_refuse() {
+  echo "^^^ +++"
+  echo "build-safety: refusing to run this job: $*" >&2
+  echo "build-safety: a trusted person can run it after reading the code: press Rebuild in the Buildkite UI." >&2
+  if [ -n "${SSH_AGENT_PID:-}" ]; then
+    kill "$SSH_AGENT_PID" 2>/dev/null || true
+  fi
+  unset SSH_AUTH_SOCK SSH_AGENT_PID
+  exit 1
+}
+if [ -z "${BUILDKITE_JOB_ID:-}" ] || [ "${CI_INFRA_BUILD_SAFETY:-}" != "safe:${BUILDKITE_JOB_ID}" ]; then
+  ci_infra_refuse "the build-safety check did not run for it or did not pass (the secrets bucket's env is missing or unreadable, the secrets plugin is off, or a hook failed)."
 fi
-echo "^^^ +++"
-echo "build-safety: refusing to run this job: the build-safety check did not run for it or did not pass (the secrets bucket's env is missing or unreadable, the secrets plugin is off, or a hook failed)." >&2
-echo "build-safety: a trusted person can run it after reading the code: press Rebuild in the Buildkite UI." >&2
-if [ -n "${SSH_AGENT_PID:-}" ]; then
-  kill "$SSH_AGENT_PID" 2>/dev/null || true
-fi
-unset SSH_AUTH_SOCK SSH_AGENT_PID
-exit 1
 GUARD
+  if [ "${BUILDKITE_QUEUE:-}" = "$deploy_queue" ]; then
+    printf 'ci_infra_deploy_allow=%q\n' "$deploy_allow"
+    cat <<'DEPLOY'
+# A deploy agent: its jobs may assume the CI roles, which trust its queue's
+# tag (no token claim tells a fork from a push). Only a push build of an
+# allowed (pipeline, branch) at the commit that is that branch's head on
+# origin runs here.
+ci_infra_line="${BUILDKITE_PIPELINE_SLUG:-} ${BUILDKITE_BRANCH:-}"
+if ! grep -qxF -- "$ci_infra_line" <<<"$ci_infra_deploy_allow"; then
+  ci_infra_refuse "deploy agents run only the allowed pipelines and branches, not '$ci_infra_line'."
+fi
+if [ "${BUILDKITE_PULL_REQUEST:-}" != false ] || [[ ${BUILDKITE_BRANCH:-} == *:* ]]; then
+  ci_infra_refuse "deploy agents run pushes only, not pull request ${BUILDKITE_PULL_REQUEST:-?}."
+fi
+ci_infra_head=$(timeout 30 git ls-remote -- "${BUILDKITE_REPO:-}" "refs/heads/${BUILDKITE_BRANCH}" 2>/dev/null | cut -f1) || true
+if [ -z "$ci_infra_head" ] || [ "$ci_infra_head" != "${BUILDKITE_COMMIT:-}" ]; then
+  ci_infra_refuse "deploy agents run only the head of ${BUILDKITE_BRANCH} on origin (${ci_infra_head:-unknown}), not ${BUILDKITE_COMMIT:-?}."
+fi
+unset ci_infra_line ci_infra_head ci_infra_deploy_allow
+DEPLOY
+  fi
+  echo 'unset -f ci_infra_refuse'
+  echo 'return 0 2>/dev/null || exit 0'
+} | install -o root -g root -m 0755 /dev/stdin "$agent_hooks/pre-checkout"

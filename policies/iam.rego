@@ -37,3 +37,13 @@ bootstrap_read_only(st) if {
 	endswith(resources[0], "/bootstrap.sh")
 	not contains(resources[0], "*")
 }
+
+# Source: issue 11 and CIS AWS 1.16 (no full administrative privileges
+# attached): no role of this program holds an AWS-managed administrator
+# policy; the deploy role's rights are named (components/ciaccess/deploy.go).
+deny_iam_admin_attachment contains msg if {
+	input.__type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	some name in {"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"}
+	endswith(input.policyArn, concat("", [":policy/", name]))
+	msg := sprintf("%s attaches %s: name what the role may touch instead", [input.__name, name])
+}

@@ -155,6 +155,10 @@ func TestEachRuleFiresAlone(t *testing.T) {
 			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
 				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}))
 		}},
+		{"deny_iam_admin_attachment", func(t *testing.T, ins []Input) []Input {
+			return append(ins, newResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ci-access-deploy-admin", map[string]any{
+				"role": "ci-infra-prod-deploy", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}))
+		}},
 		{"deny_iam_iam_wildcard", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
 				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*"],"Resource":"*"}]}`}))

@@ -5,7 +5,9 @@
 # use_pipeline_role ROLE_ARN STEP
 # Inside a Buildkite job, trade the job's OIDC token (audience
 # sts.amazonaws.com) for short-lived credentials of ROLE_ARN. The role
-# trusts only the named step of this pipeline, so no key is stored anywhere.
+# trusts only the named step of this pipeline, and only on the deploy
+# agents: the token carries the agent's queue tag as a session tag, which
+# the agent's own configuration sets and no job can (components/ciaccess).
 # Outside Buildkite (an operator's laptop) keep the operator's credentials.
 use_pipeline_role() {
   local role_arn=$1 step=$2 token creds
@@ -17,7 +19,8 @@ use_pipeline_role() {
     echo "No role for the $step step: set CI_INFRA_${step^^}_ROLE_ARN in the pipeline's environment to the stack output ci${step^}RoleArn." >&2
     return 1
   fi
-  token=$(buildkite-agent oidc request-token --audience sts.amazonaws.com) || return 1
+  token=$(buildkite-agent oidc request-token --audience sts.amazonaws.com \
+    --claim agent_tag:queue --aws-session-tag agent_tag:queue) || return 1
   creds=$(aws sts assume-role-with-web-identity \
     --role-arn "$role_arn" \
     --role-session-name "buildkite-${BUILDKITE_BUILD_NUMBER:-0}-$step" \

@@ -16,15 +16,16 @@ import (
 )
 
 type step struct {
-	Label            string `yaml:"label"`
-	Block            string `yaml:"block"`
-	Prompt           string `yaml:"prompt"`
-	Key              string `yaml:"key"`
-	Command          string `yaml:"command"`
-	DependsOn        string `yaml:"depends_on"`
-	If               string `yaml:"if"`
-	Concurrency      int    `yaml:"concurrency"`
-	ConcurrencyGroup string `yaml:"concurrency_group"`
+	Label            string            `yaml:"label"`
+	Block            string            `yaml:"block"`
+	Prompt           string            `yaml:"prompt"`
+	Key              string            `yaml:"key"`
+	Command          string            `yaml:"command"`
+	DependsOn        string            `yaml:"depends_on"`
+	If               string            `yaml:"if"`
+	Concurrency      int               `yaml:"concurrency"`
+	ConcurrencyGroup string            `yaml:"concurrency_group"`
+	Agents           map[string]string `yaml:"agents"`
 }
 
 func pipelineSteps(t *testing.T) map[string]step {
@@ -64,7 +65,9 @@ func TestPipeline(t *testing.T) {
 	preview := steps[ciaccess.PreviewStep]
 	assert.Equal(t, "scripts/ci-preview prod", preview.Command, "the preview role trusts this step key")
 	assert.Equal(t, "test", preview.DependsOn)
-	assert.Equal(t, "build.pull_request.repository.fork != true", preview.If, "no fork gets credentials")
+	assert.Equal(t, onDeployBranch, preview.If, "previews of main only: the deploy agents run nothing else")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy agents' tokens only")
+	assert.Empty(t, test.Agents, "tests run on the default queue, without credentials")
 
 	approve := steps["approve"]
 	assert.NotEmpty(t, approve.Block, "a person unblocks every deploy")
@@ -76,6 +79,7 @@ func TestPipeline(t *testing.T) {
 	assert.Equal(t, "approve", deploy.DependsOn, "pulumi up waits for the block step")
 	assert.Equal(t, onDeployBranch, deploy.If)
 	assert.Equal(t, 1, deploy.Concurrency, "one deploy at a time")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, deploy.Agents, "the role trusts the deploy agents' tokens only")
 	assert.NotEmpty(t, deploy.ConcurrencyGroup)
 
 	for _, s := range steps {

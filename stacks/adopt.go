@@ -22,6 +22,7 @@ const (
 	nameZone        = "internal-zone"
 	nameAgents      = "agents"
 	nameBuilders    = "builders"
+	nameDeployers   = "deploy-agents"
 	nameTeam        = "trusted-team"
 	nameCIAccess    = "ci-access"
 )
@@ -86,6 +87,7 @@ func (c *Config) adoptable() map[string]func(id string) error {
 		nameZone:        pattern(zoneID, "a hosted zone ID such as Z0123456789ABCDEFGHIJ"),
 		nameAgents:      same(c.AgentsStackName),
 		nameBuilders:    same(c.BuildersStackName),
+		nameDeployers:   same(c.DeployStackName),
 		nameTeam: func(id string) error {
 			if teamID.MatchString(id) || (githubid.IsTeamSlug(id) && id == c.TrustedTeamName) {
 				return nil

@@ -58,6 +58,11 @@ type Config struct {
 	BuildersInstanceTypes      []string `config:"buildersInstanceTypes"`
 	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
 
+	// The deploy agents: the only agents the CI roles trust, running only
+	// their allow-list.
+	DeployStackName string `config:"deployStackName"`
+	DeployQueue     string `config:"deployQueue"`
+
 	GitHubOrg              string             `config:"github:owner"`
 	ManageGitHub           bool               `config:"manageGitHub"`
 	GitHubAPIURL           string             `config:"githubApiUrl"`
@@ -386,6 +391,16 @@ func (c *Config) Validate(project string) error {
 	}
 	if c.AgentsQueue == c.BuildersQueue {
 		bad("buildersQueue", "%q is also agentsQueue; pipelines pick builders by queue, so the queues must differ", c.BuildersQueue)
+	}
+	if err := (agentstack.Args{StackName: c.DeployStackName}).ValidateStackName(); err != nil {
+		bad("deployStackName", "%v", err)
+	} else if c.DeployStackName == c.AgentsStackName || c.DeployStackName == c.BuildersStackName {
+		bad("deployStackName", "%q is also the name of another agent stack", c.DeployStackName)
+	}
+	if !queuePattern.MatchString(c.DeployQueue) {
+		bad("deployQueue", "%q must be 1-100 letters, digits, dots, hyphens or underscores", c.DeployQueue)
+	} else if c.DeployQueue == c.AgentsQueue || c.DeployQueue == c.BuildersQueue {
+		bad("deployQueue", "%q is also the queue of another stack: the CI roles trust this queue alone, so no other agent may serve it", c.DeployQueue)
 	}
 
 	c.validateGitHub(bad)

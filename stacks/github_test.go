@@ -92,3 +92,16 @@ func TestTrustingStack(t *testing.T) {
 		assert.NotContains(t, string(doc), value, "the plan shows the value of %s", key)
 	}
 }
+
+func TestProdGuardsThisRepositoryToo(t *testing.T) {
+	p := prodPlan(t)
+	rule, err := p.Get("github:index/branchProtection:BranchProtection", "guardrails-ci-infra-default-branch")
+	require.NoError(t, err, "the infrastructure repository is guarded like the product")
+	assert.Equal(t, "ci-infra", rule.Input("repositoryId"))
+	assert.Equal(t, "main", rule.Input("pattern"))
+	assert.Equal(t, true, rule.Input("enforceAdmins"))
+	reviews := rule.Input("requiredPullRequestReviews").([]any)[0].(map[string]any)
+	assert.GreaterOrEqual(t, reviews["requiredApprovingReviewCount"], float64(1))
+	checks := rule.Input("requiredStatusChecks").([]any)[0].(map[string]any)
+	assert.Equal(t, []any{"buildkite/ci-infra"}, checks["contexts"])
+}

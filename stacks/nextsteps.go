@@ -24,6 +24,7 @@ func nextSteps(cfg *Config, access *ciaccess.Access) pulumi.StringArrayOutput {
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
 			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIPipeline, v[1], v[2]),
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
+			fmt.Sprintf("In the pipeline %s/%s's settings, upload pipeline.yml on the %q queue for pushes to %s, with that step signed by the %s stack's KMS key (buildkite-agent tool sign), and on %q for every other build (README, \"Signed pipelines\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployQueue, cfg.CIDeployBranch, cfg.DeployStackName, cfg.AgentsQueue),
 		}
 	}).(pulumi.StringArrayOutput)
 }

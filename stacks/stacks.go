@@ -116,11 +116,18 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
+	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{
+		DeployQueue: cfg.DeployQueue,
+		Allow:       []agent.DeployTarget{{Pipeline: cfg.CIPipeline, Branch: cfg.CIDeployBranch}},
+	})
+	if err != nil {
+		return nil, err
+	}
 	config, err := bucket.New(ctx, nameConfig, bucket.Args{
 		Name:      cfg.ConfigBucketName(),
 		Versioned: true,
 		Objects: []bucket.Object{
-			{Key: BootstrapKey, Content: pulumi.String(agent.Bootstrap), ContentType: "text/x-shellscript"},
+			{Key: BootstrapKey, Content: pulumi.String(bootstrap), ContentType: "text/x-shellscript"},
 		},
 		ImportID: cfg.Adopt[nameConfig],
 		Protect:  true,
@@ -140,10 +147,35 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
+	tokenDir := fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
 	token, err := agenttoken.New(ctx, "agent-token", agenttoken.Args{
-		Path:  fmt.Sprintf("/%s/%s/buildkite-agent-token", ctx.Project(), ctx.Stack()),
+		Path:  tokenDir + "buildkite-agent-token",
 		Token: cfg.BuildkiteAgentToken,
 		Tags:  tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
+		Organization:        cfg.BuildkiteOrg,
+		Pipeline:            cfg.CIPipeline,
+		DeployBranch:        cfg.CIDeployBranch,
+		AgentQueue:          cfg.DeployQueue,
+		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
+		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
+		SecretParameterARN:  token.Arn,
+		ProviderImportID:    cfg.Adopt[nameCIAccess],
+		UseExistingProvider: !cfg.ManageOIDCProvider,
+		Deploy: ciaccess.Scope{
+			Region:          cfg.Region,
+			Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
+			AgentPolicyName: cfg.AgentPolicyName,
+			ParameterPath:   tokenDir,
+			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.DeployStackName},
+			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
+		},
+		Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -159,6 +191,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		AgentTokenPath:     token.Path,
 		VpcID:              net.VpcID,
 		SubnetIDs:          net.SubnetIDs,
+		ServiceRoleARN:     access.StackServiceRoleArn,
 	}
 	agentsArgs := shared
 	agentsArgs.StackName = cfg.AgentsStackName
@@ -184,6 +217,26 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	buildersArgs.KeepWarm = true
 	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
 	builders, err := agentstack.New(ctx, nameBuilders, buildersArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	// The deploy agents run this repository's deploys (and nothing else):
+	// one small instance, only while a deploy waits. Their stack is not
+	// updated by the deploys it runs (scripts/ci-up excludes it), since an
+	// update that reaches the launch template replaces the instance that
+	// runs the update.
+	deployArgs := shared
+	deployArgs.StackName = cfg.DeployStackName
+	deployArgs.Queue = cfg.DeployQueue
+	deployArgs.MinSize, deployArgs.MaxSize = 0, 1
+	deployArgs.InstanceTypes = []string{"c5.xlarge"}
+	deployArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
+	deployArgs.OnDemandPercentage = 100
+	deployArgs.SignsPipelines = true
+	deployArgs.ImportID = cfg.Adopt[nameDeployers]
+	deployArgs.Tags = label.Merge(tags, map[string]string{"role": "deploy-agents"})
+	deployers, err := agentstack.New(ctx, nameDeployers, deployArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -221,21 +274,6 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		outputs["trustedTeamSlug"] = slug
 	}
 
-	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
-		Organization:        cfg.BuildkiteOrg,
-		Pipeline:            cfg.CIPipeline,
-		DeployBranch:        cfg.CIDeployBranch,
-		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
-		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
-		SecretParameterARN:  token.Arn,
-		ProviderImportID:    cfg.Adopt[nameCIAccess],
-		UseExistingProvider: !cfg.ManageOIDCProvider,
-		Tags:                tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-
 	for name, value := range map[string]pulumi.Input{
 		"ciPreviewRoleArn":     access.PreviewRoleArn,
 		"ciDeployRoleArn":      access.DeployRoleArn,
@@ -244,6 +282,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"subnetIds":            net.SubnetIDs,
 		"agentsStackName":      agents.StackName,
 		"buildersStackName":    builders.StackName,
+		"deployStackName":      deployers.StackName,
 		"configBucketName":     config.Name,
 		"secretsBucketName":    secrets.Name,
 		"secretsLogBucketName": secretsLogs.Name,

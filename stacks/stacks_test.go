@@ -38,6 +38,12 @@ func TestProdAgentStacks(t *testing.T) {
 			"BuildkiteQueue": "builders", "MinSize": "1", "MaxSize": "2", "InstanceTypes": "c5.2xlarge",
 			"ScaleInIdlePeriod": "0", "DisableScaleIn": "false", "InstanceScaleInProtection": "false",
 		}},
+		{"deploy-agents-stack", map[string]string{
+			"BuildkiteQueue": "deploy", "MinSize": "0", "MaxSize": "1", "InstanceTypes": "c5.xlarge",
+			// The only agents that sign pipelines, and they verify with block.
+			"PipelineSigningKMSKeySpec": "ECC_NIST_P256", "PipelineSigningKMSAccess": "sign-and-verify",
+			"PipelineSigningVerificationFailureBehavior": "block",
+		}},
 	}
 	contract, err := agentstack.ContractFor("v6.71.1")
 	require.NoError(t, err)
@@ -75,7 +81,7 @@ func TestProdAgentStacks(t *testing.T) {
 	for _, s := range p.Find("aws:cloudformation/stack:Stack", "") {
 		names = append(names, s.Input("name"))
 	}
-	assert.ElementsMatch(t, []any{"buildkite", "buildkite-builders"}, names)
+	assert.ElementsMatch(t, []any{"buildkite", "buildkite-builders", "buildkite-deploy"}, names)
 }
 
 func TestProdNamesAndOutputs(t *testing.T) {
@@ -192,6 +198,10 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	require.NoError(t, err)
 	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
-	assert.Equal(t, string(raw), object.Input("content"), "the object agents run is agent/bootstrap.sh as reviewed")
+	content := object.Input("content").(string)
+	_, body, _ := strings.Cut(string(raw), "\n")
+	assert.True(t, strings.HasSuffix(content, body), "the object agents run is agent/bootstrap.sh as reviewed, after the values the program writes in")
+	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
+	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra main'}", "the deploy agents run this repository's main only")
 	assert.Equal(t, "bootstrap.sh", object.Input("key"))
 }

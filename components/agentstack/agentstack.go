@@ -71,6 +71,13 @@ type Args struct {
 
 	// Tags are added to the stack, which propagates them to its resources.
 	Tags map[string]string
+	// SignsPipelines makes this stack's agents the only ones that sign and
+	// verify pipeline uploads (a KMS key of their own, failures block):
+	// the deploy agents. Other stacks neither sign nor verify.
+	SignsPipelines bool
+	// ServiceRoleARN is the role CloudFormation deploys the stack with, so
+	// that whoever deploys needs no permission of the template's own.
+	ServiceRoleARN pulumi.StringInput
 	// ImportID adopts an existing CloudFormation stack (its name) instead of
 	// creating a second fleet.
 	ImportID string
@@ -182,6 +189,11 @@ func (a Args) StaticParameters() map[string]string {
 	if a.KeyName != "" {
 		p["KeyName"] = a.KeyName
 	}
+	if a.SignsPipelines {
+		p["PipelineSigningKMSKeySpec"] = "ECC_NIST_P256"
+		p["PipelineSigningKMSAccess"] = "sign-and-verify"
+		p["PipelineSigningVerificationFailureBehavior"] = "block"
+	}
 	if a.KeepWarm {
 		maps.Copy(p, warmParameters())
 	} else {
@@ -242,6 +254,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	stack, err := cloudformation.NewStack(ctx, label.Name(name, "stack"), &cloudformation.StackArgs{
 		Name:         pulumi.String(args.StackName),
 		TemplateUrl:  pulumi.String(TemplateURL(args.TemplateVersion)),
+		IamRoleArn:   args.ServiceRoleARN,
 		Capabilities: caps,
 		Parameters:   params,
 		Tags:         label.StringMap(args.Tags),

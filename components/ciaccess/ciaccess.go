@@ -39,7 +39,6 @@ const (
 // AWS-managed policies (the same ARN in every account).
 const (
 	readOnlyPolicyARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-	adminPolicyARN    = "arn:aws:iam::aws:policy/AdministratorAccess"
 )
 
 var (
@@ -55,6 +54,12 @@ type Args struct {
 	Pipeline     string
 	// DeployBranch is the only branch whose builds may deploy, e.g. "main".
 	DeployBranch string
+	// AgentQueue is the queue of the deploy agents, the only agents whose
+	// tokens the roles trust: no token claim tells a fork's build from a
+	// push, so the roles also require the queue tag that the agent's own
+	// configuration sets (a session tag), and those agents refuse every job
+	// outside their allow-list (agent/bootstrap.sh).
+	AgentQueue string
 	// RoleNamePrefix starts both role names, e.g. "ci-infra-prod".
 	RoleNamePrefix string
 	// SecretObjectsARN and SecretParameterARN are what the preview role must
@@ -70,6 +75,8 @@ type Args struct {
 	// account already has for the issuer, which another stack manages (a
 	// disaster-recovery stack beside production in one account).
 	UseExistingProvider bool
+	// Deploy is everything the deploy role may touch, by name.
+	Deploy Scope
 	// Tags are added to the provider and the roles.
 	Tags map[string]string
 }
@@ -81,6 +88,9 @@ type Access struct {
 	ProviderArn    pulumi.StringOutput `pulumi:"providerArn"`
 	PreviewRoleArn pulumi.StringOutput `pulumi:"previewRoleArn"`
 	DeployRoleArn  pulumi.StringOutput `pulumi:"deployRoleArn"`
+	// StackServiceRoleArn is the role the agent stacks are deployed with
+	// (their iamRoleArn).
+	StackServiceRoleArn pulumi.StringOutput `pulumi:"stackServiceRoleArn"`
 }
 
 // Validate reports every problem of the arguments at once.
@@ -94,8 +104,14 @@ func (a Args) Validate() error {
 	if a.UseExistingProvider && a.ProviderImportID != "" {
 		errs = append(errs, errors.New("ProviderImportID adopts a provider into this stack and UseExistingProvider leaves it to another: set one"))
 	}
+	if a.AgentQueue == "" {
+		errs = append(errs, errors.New("AgentQueue is required: the roles trust only the deploy agents' queue"))
+	}
 	if a.RoleNamePrefix == "" || len(a.RoleNamePrefix) > 48 {
 		errs = append(errs, errors.New("RoleNamePrefix must be 1-48 characters (role names are at most 64)"))
+	}
+	if err := a.Deploy.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if a.SecretObjectsARN == "" || a.SecretParameterARN == nil {
 		errs = append(errs, errors.New("SecretObjectsARN and SecretParameterARN are required: the preview role must be denied them"))
@@ -126,17 +142,23 @@ func Subject(org, pipeline, ref, step string) string {
 	return fmt.Sprintf("organization:%s:pipeline:%s:ref:%s:commit:*:step:%s", org, pipeline, ref, step)
 }
 
-// TrustPolicy lets tokens of the Buildkite issuer whose audience is STS and
-// whose subject matches subject assume the role. AWS requires a `sub`
-// condition for this issuer.
-func TrustPolicy(providerARN, subject string) policydoc.Document {
+// QueueTag is the session tag the deploy agents' tokens carry: the agent
+// tag "queue", requested with `buildkite-agent oidc request-token --claim
+// agent_tag:queue --aws-session-tag agent_tag:queue` (scripts/lib.sh).
+const QueueTag = "agent_tag:queue"
+
+// TrustPolicy lets tokens of the Buildkite issuer whose audience is STS,
+// whose subject matches subject and whose queue session tag is queue assume
+// the role. AWS requires a `sub` condition for this issuer; taking session
+// tags needs sts:TagSession.
+func TrustPolicy(providerARN, subject, queue string) policydoc.Document {
 	return policydoc.New(policydoc.Statement{
 		Sid:       "BuildkitePipelineStep",
 		Effect:    "Allow",
 		Principal: map[string]any{"Federated": providerARN},
-		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
+		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
 		Condition: map[string]map[string]any{
-			"StringEquals": {claimPrefix + ":aud": Audience},
+			"StringEquals": {claimPrefix + ":aud": Audience, "aws:RequestTag/" + QueueTag: queue},
 			"StringLike":   {claimPrefix + ":sub": subject},
 		},
 	})
@@ -149,6 +171,13 @@ func previewDeny(secretObjectsARN, secretParameterARN string) policydoc.Document
 	return policydoc.New(
 		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject", "s3:GetObjectVersion"}, Resource: []string{secretObjectsARN}},
 		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParameterARN}},
+		// SSM authorises GetParametersByPath against the path asked for, not
+		// the parameters it returns: a read of /ci-infra, or of /, would
+		// return the token. A preview needs no parameter by path.
+		policydoc.Statement{Sid: "NoParametersByPath", Effect: "Deny", Action: []string{"ssm:GetParametersByPath"}, Resource: []string{"*"}},
+		// Nor any decryption through SSM, whatever else allows it.
+		policydoc.Statement{Sid: "NoDecryptThroughSSM", Effect: "Deny", Action: []string{"kms:Decrypt"}, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}},
 	)
 }
 
@@ -171,7 +200,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	trust := func(ref, step string) pulumi.StringOutput {
 		return providerArn.ApplyT(func(arn string) (string, error) {
-			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step)).JSON()
+			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step), args.AgentQueue).JSON()
 		}).(pulumi.StringOutput)
 	}
 
@@ -212,12 +241,38 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	// The program creates IAM roles, CloudFormation stacks with named IAM
-	// resources, buckets, DNS and networks: deploying it needs
-	// administrator rights. What keeps them safe is who may assume the role.
-	if _, err := iam.NewRolePolicyAttachment(ctx, label.Name(name, "deploy-admin"), &iam.RolePolicyAttachmentArgs{
-		Role:      deploy.Name,
-		PolicyArn: pulumi.String(adminPolicyARN),
+	// CloudFormation deploys the agent stacks with a role of its own, which
+	// holds the template's permissions; the deploy role may only pass it
+	// to CloudFormation for the pinned template (DeployPolicy).
+	serviceTrust, err := ServiceRoleTrust().JSON()
+	if err != nil {
+		return nil, err
+	}
+	servicePolicy, err := StackServicePolicy(args.Deploy).JSON()
+	if err != nil {
+		return nil, err
+	}
+	serviceRole, err := iam.NewRole(ctx, label.Name(name, "stack-service-role"), &iam.RoleArgs{
+		Name:             pulumi.String(ServiceRoleName(args.RoleNamePrefix)),
+		Description:      pulumi.String("Assumed by CloudFormation only, to create and update the Elastic CI Stack agent stacks."),
+		AssumeRolePolicy: pulumi.String(serviceTrust),
+		Tags:             tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "stack-service"), &iam.RolePolicyArgs{
+		Role:   serviceRole.Name,
+		Policy: pulumi.String(servicePolicy),
+	}, parent); err != nil {
+		return nil, err
+	}
+	deployJSON := serviceRole.Arn.ApplyT(func(serviceARN string) (string, error) {
+		return DeployPolicy(args.Deploy, args.RoleNamePrefix, serviceARN).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "deploy-scope"), &iam.RolePolicyArgs{
+		Role:   deploy.Name,
+		Policy: deployJSON,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -225,8 +280,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	a.ProviderArn = providerArn
 	a.PreviewRoleArn = preview.Arn
 	a.DeployRoleArn = deploy.Arn
+	a.StackServiceRoleArn = serviceRole.Arn
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
 		"providerArn": a.ProviderArn, "previewRoleArn": a.PreviewRoleArn, "deployRoleArn": a.DeployRoleArn,
+		"stackServiceRoleArn": a.StackServiceRoleArn,
 	}); err != nil {
 		return nil, err
 	}

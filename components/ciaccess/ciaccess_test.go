@@ -2,7 +2,7 @@ package ciaccess
 
 import (
 	"encoding/json"
-	"regexp"
+	"maps"
 	"strings"
 	"testing"
 
@@ -14,65 +14,31 @@ import (
 	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
-// allows evaluates a trust policy the way STS does for the conditions it
-// uses: every StringEquals must match exactly, every StringLike as a glob
-// (* any run of characters, ? one character).
 func allows(t *testing.T, policy string, claims map[string]string) bool {
 	t.Helper()
-	var doc struct {
-		Statement []struct {
-			Effect    string
-			Action    []string
-			Condition map[string]map[string]string
-		}
-	}
-	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
-	for _, st := range doc.Statement {
-		if st.Effect != "Allow" || len(st.Action) != 1 || st.Action[0] != "sts:AssumeRoleWithWebIdentity" {
-			continue
-		}
-		ok := true
-		for op, conds := range st.Condition {
-			for key, want := range conds {
-				got, present := claims[strings.TrimPrefix(key, claimPrefix+":")]
-				switch op {
-				case "StringEquals":
-					ok = ok && present && got == want
-				case "StringLike":
-					ok = ok && present && glob(want).MatchString(got)
-				default:
-					t.Fatalf("unexpected condition operator %s", op)
-				}
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
+	ok, err := Admits(policy, claims)
+	require.NoError(t, err)
+	return ok
 }
 
-func glob(pattern string) *regexp.Regexp {
-	var b strings.Builder
-	for _, r := range pattern {
-		switch r {
-		case '*':
-			b.WriteString(".*")
-		case '?':
-			b.WriteString(".")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	return regexp.MustCompile("^" + b.String() + "$")
+// testScope is production's deploy scope, as stacks builds it.
+var testScope = Scope{
+	Region:          "us-east-1",
+	Buckets:         []string{"buildkite-config-x", "buildkite-managedsecrets-x", "buildkite-managedsecrets-logs-x", "downloads.mtrlz.dev"},
+	AgentPolicyName: "buildkite-agent",
+	ParameterPath:   "/ci-infra/prod/",
+	AgentStacks:     []string{"buildkite", "buildkite-builders"},
+	TemplateURL:     "https://s3.amazonaws.com/buildkite-aws-stack/v6.71.1/aws-stack.yml",
 }
 
 func accessPlan(t *testing.T) *plan.Plan {
 	return plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "ci-access", Args{
 			Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "ci-infra-prod",
+			AgentQueue:         "deploy",
 			SecretObjectsARN:   "arn:aws:s3:::buildkite-managedsecrets-x/*",
 			SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"),
+			Deploy:             testScope,
 		})
 		return err
 	}), nil)
@@ -89,7 +55,19 @@ func TestTrustPolicies(t *testing.T) {
 	sub := func(org, pipeline, ref, step string) string {
 		return "organization:" + org + ":pipeline:" + pipeline + ":ref:" + ref + ":commit:0123abcd:step:" + step
 	}
-	claims := func(aud, sub string) map[string]string { return map[string]string{"aud": aud, "sub": sub} }
+	// Tokens of the deploy agents carry their queue as a session tag.
+	claims := func(aud, sub string) map[string]string {
+		return map[string]string{"aud": aud, "sub": sub, "aws:RequestTag/" + QueueTag: "deploy"}
+	}
+	onQueue := func(queue string, c map[string]string) map[string]string {
+		c = maps.Clone(c)
+		if queue == "" {
+			delete(c, "aws:RequestTag/"+QueueTag)
+		} else {
+			c["aws:RequestTag/"+QueueTag] = queue
+		}
+		return c
+	}
 
 	tests := []struct {
 		name                 string
@@ -107,6 +85,13 @@ func TestTrustPolicies(t *testing.T) {
 		{"wrong audience", claims("https://example.com", sub("materialize", "ci-infra", "refs/heads/main", "deploy")), false, false},
 		{"no audience", map[string]string{"sub": sub("materialize", "ci-infra", "refs/heads/main", "deploy")}, false, false},
 		{"a tag, not a branch", claims(Audience, sub("materialize", "ci-infra", "refs/tags/v1", "preview")), false, false},
+		// A fork's pull request from a branch named main, with a step keyed
+		// deploy, carries exactly these claims; on any agent but a deploy
+		// agent it lacks the queue tag. A deploy agent refuses it (the
+		// guard; stacks/deploy_test.go proves both together).
+		{"deploy step of main on the default queue", onQueue("default", claims(Audience, sub("materialize", "ci-infra", "refs/heads/main", "deploy"))), false, false},
+		{"deploy step of main without a queue tag", onQueue("", claims(Audience, sub("materialize", "ci-infra", "refs/heads/main", "deploy"))), false, false},
+		{"preview step on the builders queue", onQueue("builders", claims(Audience, sub("materialize", "ci-infra", "refs/heads/feature", "preview"))), false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,8 +114,7 @@ func TestProviderAndPermissions(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{
 		"ci-access-preview-read-only": "arn:aws:iam::aws:policy/ReadOnlyAccess",
-		"ci-access-deploy-admin":      "arn:aws:iam::aws:policy/AdministratorAccess",
-	}, attached)
+	}, attached, "no AdministratorAccess: the deploy role has only its scoped policy")
 
 	deny, err := p.Get("aws:iam/rolePolicy:RolePolicy", "ci-access-preview-no-secrets")
 	require.NoError(t, err)
@@ -141,7 +125,7 @@ func TestProviderAndPermissions(t *testing.T) {
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(deny.Input("policy").(string)), &doc))
-	require.Len(t, doc.Statement, 2)
+	require.Len(t, doc.Statement, 4, "TestPreviewCannotReadTheAgentToken says what each denies")
 	for _, st := range doc.Statement {
 		assert.Equal(t, "Deny", st.Effect)
 	}
@@ -151,8 +135,9 @@ func TestProviderAndPermissions(t *testing.T) {
 
 func TestInvalidArgs(t *testing.T) {
 	valid := func() Args {
-		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x",
-			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/t")}
+		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x", AgentQueue: "deploy",
+			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/t"),
+			Deploy: testScope}
 	}
 	mod := func(f func(*Args)) Args { a := valid(); f(&a); return a }
 	tests := []struct {
@@ -165,6 +150,8 @@ func TestInvalidArgs(t *testing.T) {
 		{"no deploy branch", mod(func(a *Args) { a.DeployBranch = "" }), "deploy branch"},
 		{"role prefix too long", mod(func(a *Args) { a.RoleNamePrefix = strings.Repeat("x", 49) }), "RoleNamePrefix"},
 		{"no secrets named", mod(func(a *Args) { a.SecretObjectsARN, a.SecretParameterARN = "", nil }), "must be denied them"},
+		{"no deploy scope", mod(func(a *Args) { a.Deploy = Scope{} }), "may touch only what is named"},
+		{"no deploy queue", mod(func(a *Args) { a.AgentQueue = "" }), "AgentQueue is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -85,7 +85,7 @@ func TestAdoptionImportsHandMadeResourcesWithoutReplacing(t *testing.T) {
 		count[r.Type]++
 	}
 	assert.Equal(t, 4, count["aws:s3/bucketV2:BucketV2"], "three adopted buckets and the new log bucket, no duplicate")
-	assert.Equal(t, 2, count["aws:cloudformation/stack:Stack"])
+	assert.Equal(t, 3, count["aws:cloudformation/stack:Stack"], "the two hand-made stacks adopted, the deploy agents' created")
 	assert.Equal(t, 1, count["aws:iam/policy:Policy"])
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
 }

@@ -3,10 +3,12 @@
 package enginetest
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,13 +39,13 @@ func TestRunbookMovesGitHubToTheRebuiltStack(t *testing.T) {
 	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
 	p.MustPulumi(t, "config", "set", "--stack", "dr", "manageOidcProvider", "false")
 	p.MustPulumi(t, "up", "--stack", "dr", "--yes", "--non-interactive")
-	ids := map[string]string{} // type → ID in prod
+	ids := map[string]string{} // URN's logical name → ID in prod
 	for _, r := range p.Export(t, "prod") {
 		if strings.HasPrefix(r.Type, "github:") {
-			ids[r.Type] = r.ID
+			ids[resource.URN(r.URN).Name()] = r.ID
 		}
 	}
-	require.Len(t, ids, 2)
+	require.Len(t, ids, 3, "the team and a rule for each of prod's two repositories")
 
 	out, err := p.Run(nil, "bash", "-euo", "pipefail", "-c", runbookBlock(t, p, "forget-github"))
 	require.NoError(t, err, out)
@@ -53,15 +55,15 @@ func TestRunbookMovesGitHubToTheRebuiltStack(t *testing.T) {
 
 	out, err = p.Run([]byte("engine-test-github-token\n"), "bash", "-euo", "pipefail", "-c", runbookBlock(t, p, "take-github"))
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "= 2 to import", "the preview shows the team and the rule as imports")
+	assert.Contains(t, out, fmt.Sprintf("= %d to import", len(ids)), "the preview shows the team and the rules as imports")
 	assert.NotRegexp(t, `\+ github:index/\w+:\w+: \(create\)`, out, "nothing in GitHub is created; only the two components that hold them")
 	imported := map[string]string{}
 	for _, r := range p.Export(t, "dr") {
 		if strings.HasPrefix(r.Type, "github:") {
-			imported[r.Type] = r.ID
+			imported[resource.URN(r.URN).Name()] = r.ID
 		}
 	}
-	assert.Equal(t, ids, imported, "dr holds the very team and rule prod made")
+	assert.Equal(t, ids, imported, "dr holds the very team and rules prod made")
 
 	cloud, err := p.Cloud.Resources()
 	require.NoError(t, err)
@@ -71,6 +73,6 @@ func TestRunbookMovesGitHubToTheRebuiltStack(t *testing.T) {
 			count++
 		}
 	}
-	assert.Equal(t, 2, count, "one team and one rule in GitHub, as before")
+	assert.Equal(t, len(ids), count, "the same team and rules in GitHub as before, none twice")
 	p.MustPulumi(t, "preview", "--stack", "dr", "--expect-no-changes", "--non-interactive")
 }

@@ -48,7 +48,7 @@ func TestProdPlanGolden(t *testing.T) {
 	assert.Contains(t, doc.Cost.Stacks, "buildkite")
 	assert.Contains(t, doc.Cost.Stacks, "buildkite-builders")
 	assert.InDelta(t, 248.2, doc.Cost.IdleMonthly, 0.005)
-	assert.InDelta(t, 2978.4, doc.Cost.PeakMonthly, 0.005)
+	assert.InDelta(t, 3102.5, doc.Cost.PeakMonthly, 0.005)
 	assert.Equal(t, "ci-infra", doc.Project)
 	assert.Equal(t, "prod", doc.Stack)
 	assert.NotEmpty(t, doc.Resources)
@@ -68,7 +68,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
 		"trusted-team-team  github:index/team:Team  [protected]",
 		"\nOutputs:\n",
-		"Policy pack ci_infra: 26 rules, 0 mandatory violations, 1 advisory\n",
+		"Policy pack ci_infra: 27 rules, 0 mandatory violations, 1 advisory\n",
 		"Cost, USD per month",
 	} {
 		assert.True(t, strings.Contains(out, want), "the text plan lacks %q", want)

@@ -1,0 +1,177 @@
+package ciaccess
+
+import (
+	"errors"
+	"fmt"
+
+	"mtrlz.dev/ci-infra/components/policydoc"
+)
+
+// Scope is everything a deploy may touch, by name: the program's buckets,
+// its agent policy, its own roles (RoleNamePrefix), the token parameter's
+// path, and the agent stacks, which CloudFormation creates from one pinned
+// template with a service role. No AdministratorAccess, no Allow of "*".
+type Scope struct {
+	Region          string
+	Buckets         []string // bucket names
+	AgentPolicyName string
+	ParameterPath   string // e.g. "/ci-infra/prod/": the token parameter lives under it
+	// AgentStacks are the CloudFormation stacks of the agents, and
+	// TemplateURL the one template they may be created or updated from.
+	AgentStacks []string
+	TemplateURL string
+}
+
+// Validate reports every problem of the scope at once.
+func (s Scope) Validate() error {
+	var errs []error
+	if s.Region == "" || len(s.Buckets) == 0 || s.AgentPolicyName == "" || len(s.AgentStacks) == 0 || s.TemplateURL == "" {
+		errs = append(errs, errors.New("Scope needs Region, Buckets, AgentPolicyName, AgentStacks and TemplateURL: the deploy role may touch only what is named"))
+	}
+	if len(s.ParameterPath) < 3 || s.ParameterPath[0] != '/' || s.ParameterPath[len(s.ParameterPath)-1] != '/' {
+		errs = append(errs, fmt.Errorf("Scope.ParameterPath %q must be a path such as /ci-infra/prod/", s.ParameterPath))
+	}
+	return errors.Join(errs...)
+}
+
+// ServiceRoleName is the role CloudFormation assumes to deploy the agent
+// stacks.
+func ServiceRoleName(roleNamePrefix string) string { return roleNamePrefix + "-agent-stacks" }
+
+// arn builds an ARN in the role's own account ("*": IAM evaluates a
+// policy in its account, and no account ID is written anywhere).
+func (s Scope) arn(service, resource string) string {
+	region := s.Region
+	if service == "iam" || service == "s3" || service == "route53" {
+		region = ""
+	}
+	account := "*"
+	if service == "s3" || service == "route53" {
+		account = ""
+	}
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
+}
+
+// DeployPolicy is the deploy role's only policy. What the program declares
+// itself (buckets, network, zone, parameter, policy, roles) it may manage
+// by name; the agent stacks it may only create and update from the pinned
+// template with the service role, which holds the template's own
+// permissions and which only CloudFormation can assume.
+func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Document {
+	var bucketARNs []string
+	for _, b := range s.Buckets {
+		bucketARNs = append(bucketARNs, s.arn("s3", b), s.arn("s3", b+"/*"))
+	}
+	var stackARNs []string
+	for _, name := range s.AgentStacks {
+		// The stack, and the nested stacks of its SAM applications.
+		stackARNs = append(stackARNs, s.arn("cloudformation", "stack/"+name+"/*"), s.arn("cloudformation", "stack/"+name+"-*/*"))
+	}
+	return policydoc.New(
+		policydoc.Statement{Sid: "Buckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: bucketARNs},
+		policydoc.Statement{Sid: "ListBuckets", Effect: "Allow", Action: []string{"s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "Network", Effect: "Allow", Action: []string{
+			"ec2:Describe*", "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute",
+			"ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute",
+			"ec2:CreateInternetGateway", "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+			"ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute",
+			"ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
+			"ec2:CreateVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint",
+			"ec2:CreateTags", "ec2:DeleteTags",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "PrivateZone", Effect: "Allow", Action: []string{
+			"route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone", "route53:ListHostedZones",
+			"route53:ListHostedZonesByName", "route53:UpdateHostedZoneComment", "route53:AssociateVPCWithHostedZone",
+			"route53:DisassociateVPCFromHostedZone", "route53:ChangeTagsForResource", "route53:ListTagsForResource",
+			"route53:GetChange", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "TokenParameter", Effect: "Allow", Action: []string{"ssm:*"},
+			Resource: []string{s.arn("ssm", "parameter"+s.ParameterPath+"*")}},
+		policydoc.Statement{Sid: "DescribeParameters", Effect: "Allow", Action: []string{"ssm:DescribeParameters"}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "OwnIAM", Effect: "Allow", Action: []string{
+			"iam:Get*", "iam:List*", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+			"iam:TagPolicy", "iam:UntagPolicy",
+			"iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+			"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole",
+			"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+			"iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+			"iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+		}, Resource: []string{
+			s.arn("iam", "policy/"+s.AgentPolicyName),
+			s.arn("iam", "role/"+roleNamePrefix+"-*"),
+			s.arn("iam", "oidc-provider/"+claimPrefix),
+		}},
+		policydoc.Statement{Sid: "AgentStacks", Effect: "Allow", Action: []string{
+			"cloudformation:CreateStack", "cloudformation:UpdateStack",
+		}, Resource: stackARNs, Condition: map[string]map[string]any{
+			"StringEquals": {"cloudformation:TemplateUrl": s.TemplateURL, "cloudformation:RoleArn": serviceRoleARN},
+		}},
+		policydoc.Statement{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
+			"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStackResources",
+			"cloudformation:GetTemplate", "cloudformation:GetTemplateSummary", "cloudformation:ListStackResources",
+			"cloudformation:DeleteStack", "cloudformation:TagResource", "cloudformation:UntagResource",
+		}, Resource: stackARNs},
+		policydoc.Statement{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "PassServiceRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{serviceRoleARN},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
+	)
+}
+
+// ServiceRoleTrust lets only CloudFormation assume the service role.
+func ServiceRoleTrust() policydoc.Document {
+	return policydoc.New(policydoc.Statement{
+		Effect: "Allow", Principal: map[string]any{"Service": "cloudformation.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
+	})
+}
+
+// StackServicePolicy is what CloudFormation needs to create the Elastic CI
+// Stack's resources: the actions of Buildkite's own service role for the
+// template (elastic-ci-stack-for-aws v6.71.1, templates/service-role.yml),
+// with the IAM, Lambda, log, event and bucket names narrowed to the agent
+// stacks' names, which the template derives its own from.
+func StackServicePolicy(s Scope) policydoc.Document {
+	named := func(service, kind, sep string) []string {
+		var out []string
+		for _, name := range s.AgentStacks {
+			out = append(out, s.arn(service, kind+sep+name+"-*"))
+		}
+		return out
+	}
+	var buckets []string
+	for _, name := range s.AgentStacks {
+		buckets = append(buckets, s.arn("s3", name+"-*"), s.arn("s3", name+"-*/*"))
+	}
+	return policydoc.New(
+		policydoc.Statement{Sid: "NestedStacks", Effect: "Allow", Action: []string{"cloudformation:*"}, Resource: append(
+			named("cloudformation", "stack", "/"),
+			s.arn("cloudformation", "transform/Serverless-2016-10-31"))},
+		policydoc.Statement{Sid: "ServerlessApplications", Effect: "Allow", Action: []string{
+			"serverlessrepo:GetApplication", "serverlessrepo:GetCloudFormationTemplate", "serverlessrepo:CreateCloudFormationTemplate",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "Instances", Effect: "Allow", Action: []string{
+			"ec2:Describe*", "ec2:CreateTags", "ec2:RunInstances",
+			"ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:DeleteLaunchTemplate", "ec2:ModifyLaunchTemplate",
+			"ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+			"ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "AutoScaling", Effect: "Allow", Action: []string{"autoscaling:*"}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "StackIAM", Effect: "Allow", Action: []string{
+			"iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+			"iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+			"iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole",
+			"iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile",
+			"iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
+			"iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy",
+		}, Resource: append(append(named("iam", "role", "/"), named("iam", "instance-profile", "/")...), named("iam", "policy", "/")...)},
+		policydoc.Statement{Sid: "Scaler", Effect: "Allow", Action: []string{"lambda:*"}, Resource: named("lambda", "function", ":")},
+		policydoc.Statement{Sid: "Logs", Effect: "Allow", Action: []string{"logs:*"}, Resource: []string{s.arn("logs", "log-group:*")}},
+		policydoc.Statement{Sid: "Schedules", Effect: "Allow", Action: []string{"events:*"}, Resource: named("events", "rule", "/")},
+		policydoc.Statement{Sid: "SigningKey", Effect: "Allow", Action: []string{
+			"kms:CreateKey", "kms:DescribeKey", "kms:CreateGrant", "kms:Encrypt", "kms:Decrypt", "kms:TagResource",
+			"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:GetPublicKey", "kms:CreateAlias", "kms:DeleteAlias",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "StackBuckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: buckets},
+		policydoc.Statement{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"},
+			Resource: []string{s.arn("ssm", "parameter/*")}},
+	)
+}

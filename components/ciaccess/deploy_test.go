@@ -1,0 +1,179 @@
+package ciaccess
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// request is one AWS API call, as IAM evaluates it.
+type request struct {
+	action, resource string
+	context          map[string]string // condition keys
+}
+
+// permits evaluates an identity policy the way IAM does for what these
+// policies use: some Allow statement must match the action and resource
+// (globs) and all its StringEquals conditions; a matching Deny wins.
+func permits(t *testing.T, policy string, r request) bool {
+	t.Helper()
+	var doc struct {
+		Statement []struct {
+			Effect           string
+			Action, Resource any
+			Condition        map[string]map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
+	list := func(v any) []string {
+		switch v := v.(type) {
+		case string:
+			return []string{v}
+		case []any:
+			var out []string
+			for _, e := range v {
+				out = append(out, e.(string))
+			}
+			return out
+		}
+		return nil
+	}
+	matchAny := func(patterns []string, s string) bool {
+		for _, p := range patterns {
+			if Glob(p).MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+	allowed := false
+	for _, st := range doc.Statement {
+		if !matchAny(list(st.Action), r.action) || !matchAny(list(st.Resource), r.resource) {
+			continue
+		}
+		ok := true
+		for op, conds := range st.Condition {
+			for k, v := range conds {
+				switch op {
+				case "StringEquals":
+					ok = ok && r.context[k] == v
+				case "StringLike":
+					ok = ok && Glob(v).MatchString(r.context[k])
+				default:
+					t.Fatalf("the evaluator does not know %s", op)
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		if st.Effect == "Deny" {
+			return false
+		}
+		allowed = true
+	}
+	return allowed
+}
+
+func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
+	const serviceRole = "arn:aws:iam::123456789012:role/ci-infra-prod-agent-stacks"
+	doc, err := DeployPolicy(testScope, "ci-infra-prod", serviceRole).JSON()
+	require.NoError(t, err)
+	pinned := map[string]string{"cloudformation:TemplateUrl": testScope.TemplateURL, "cloudformation:RoleArn": serviceRole}
+	tests := []struct {
+		name string
+		req  request
+		want bool
+	}{
+		{"write the bootstrap script", request{"s3:PutObject", "arn:aws:s3:::buildkite-config-x/bootstrap.sh", nil}, true},
+		{"configure the downloads bucket", request{"s3:PutBucketPolicy", "arn:aws:s3:::downloads.mtrlz.dev", nil}, true},
+		{"read another bucket", request{"s3:GetObject", "arn:aws:s3:::someone-elses-bucket/data", nil}, false},
+		{"update an agent stack from the pinned template with the service role", request{"cloudformation:UpdateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite-builders/abc", pinned}, true},
+		{"update an agent stack from another template", request{"cloudformation:UpdateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite/abc",
+			map[string]string{"cloudformation:TemplateUrl": "https://evil.example.com/admin.yml", "cloudformation:RoleArn": serviceRole}}, false},
+		{"update an agent stack without the service role", request{"cloudformation:UpdateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite/abc",
+			map[string]string{"cloudformation:TemplateUrl": testScope.TemplateURL}}, false},
+		{"create a stack of another name", request{"cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/admin-maker/abc", pinned}, false},
+		{"pass the service role to CloudFormation", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "cloudformation.amazonaws.com"}}, true},
+		{"pass the service role to EC2", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, false},
+		{"update its own roles", request{"iam:PutRolePolicy", "arn:aws:iam::123456789012:role/ci-infra-prod-preview", nil}, true},
+		{"create an administrator role", request{"iam:CreateRole", "arn:aws:iam::123456789012:role/break-glass-admin", nil}, false},
+		{"attach a policy to a user", request{"iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/mallory", nil}, false},
+		{"write the agent token", request{"ssm:PutParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token", nil}, true},
+		{"read another stack's parameters", request{"ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/other/secret", nil}, false},
+		{"run instances itself", request{"ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:instance/*", nil}, false},
+		{"anything in another service", request{"dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/x", nil}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, permits(t, doc, tt.req))
+		})
+	}
+	assert.NotContains(t, doc, `"Action":"*"`)
+	assert.NotContains(t, doc, `"*:*"`)
+}
+
+func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
+	trust, err := ServiceRoleTrust().JSON()
+	require.NoError(t, err)
+	assert.Contains(t, trust, `"Service":"cloudformation.amazonaws.com"`)
+	assert.NotContains(t, trust, "Federated", "no pipeline token can assume it")
+	doc, err := StackServicePolicy(testScope).JSON()
+	require.NoError(t, err)
+	assert.True(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/buildkite-builders-Role", nil}), "the template's instance role")
+	assert.False(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/admin", nil}), "no role outside the stacks' names")
+	assert.False(t, strings.Contains(doc, `"iam:*"`) || strings.Contains(doc, `"Action":"*"`))
+}
+
+// The preview runs a branch's program with read access to the account; the
+// token must stay out of its reach by every path. ReadOnlyAccess is
+// represented by what it grants SSM and KMS reads.
+func TestPreviewCannotReadTheAgentToken(t *testing.T) {
+	const token = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"
+	deny, err := previewDeny("arn:aws:s3:::buildkite-managedsecrets-x/*", token).JSON()
+	require.NoError(t, err)
+	readOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:Get*","ssm:Describe*","ssm:List*","s3:Get*","kms:Decrypt"],"Resource":"*"}]}`
+	// Both policies apply; an explicit Deny in either wins.
+	can := func(r request) bool { return permits(t, readOnly, r) && !denies(t, deny, r) }
+	viaSSM := map[string]string{"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
+	tests := []struct {
+		name string
+		req  request
+		want bool
+	}{
+		{"the token itself", request{"ssm:GetParameter", token, nil}, false},
+		{"its history", request{"ssm:GetParameterHistory", token, nil}, false},
+		{"by its parent path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod", nil}, false},
+		{"by an ancestor path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra", nil}, false},
+		{"by the root path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/", nil}, false},
+		{"decrypting it through SSM", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", viaSSM}, false},
+		{"a secret object", request{"s3:GetObject", "arn:aws:s3:::buildkite-managedsecrets-x/private_ssh_key", nil}, false},
+		{"the stack's description of a parameter (no value)", request{"ssm:DescribeParameters", "*", nil}, true},
+		{"the bootstrap script", request{"s3:GetObject", "arn:aws:s3:::buildkite-config-x/bootstrap.sh", nil}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, can(tt.req)) })
+	}
+}
+
+// denies reports whether a Deny statement of policy matches r.
+func denies(t *testing.T, policy string, r request) bool {
+	t.Helper()
+	var doc struct{ Statement []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
+	for _, st := range doc.Statement {
+		if st["Effect"] != "Deny" {
+			continue
+		}
+		st["Effect"] = "Allow" // evaluate the statement's match alone
+		one, err := json.Marshal(map[string]any{"Statement": []any{st}})
+		require.NoError(t, err)
+		if permits(t, string(one), r) {
+			return true
+		}
+	}
+	return false
+}
