@@ -11,32 +11,46 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/buildkite/go-pipeline"
+	"github.com/buildkite/go-pipeline/ordered"
+
 	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
+// step is what the tests read of a step, from Buildkite's own parser.
 type step struct {
-	Label            string            `yaml:"label"`
-	Block            string            `yaml:"block"`
-	Prompt           string            `yaml:"prompt"`
-	Key              string            `yaml:"key"`
-	Command          string            `yaml:"command"`
-	DependsOn        string            `yaml:"depends_on"`
-	If               string            `yaml:"if"`
-	Concurrency      int               `yaml:"concurrency"`
-	ConcurrencyGroup string            `yaml:"concurrency_group"`
-	Agents           map[string]string `yaml:"agents"`
+	Label, Block, Prompt, Key, Command, DependsOn, If, ConcurrencyGroup string
+	Concurrency                                                         int
+	Agents                                                              map[string]string
 }
 
 func pipelineSteps(t *testing.T) map[string]step {
-	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), ".buildkite", "pipeline.yml"))
-	require.NoError(t, err)
-	var doc struct{ Steps []step }
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-	dec.KnownFields(true)
-	require.NoError(t, dec.Decode(&doc), "pipeline.yml is valid YAML with known step fields")
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
 	steps := map[string]step{}
-	for _, s := range doc.Steps {
+	for _, raw := range parsedPipeline(t).Steps {
+		var s step
+		var fields map[string]any
+		switch st := raw.(type) {
+		case *pipeline.CommandStep:
+			s.Key, s.Label, s.Command, fields = st.Key, st.Label, st.Command, st.RemainingFields
+		case *pipeline.InputStep:
+			fields = st.Contents
+			s.Key, s.Block, s.Prompt = str(fields, "key"), str(fields, "block"), str(fields, "prompt")
+		default:
+			t.Fatalf("unexpected step %T", raw)
+		}
+		s.DependsOn, s.If, s.ConcurrencyGroup = str(fields, "depends_on"), str(fields, "if"), str(fields, "concurrency_group")
+		if n, ok := fields["concurrency"].(int); ok {
+			s.Concurrency = n
+		}
+		if agents, ok := fields["agents"].(*ordered.MapSA); ok {
+			s.Agents = map[string]string{}
+			_ = agents.Range(func(k string, v any) error {
+				s.Agents[k], _ = v.(string)
+				return nil
+			})
+		}
 		require.NotEmpty(t, s.Key, "every step has a key")
 		steps[s.Key] = s
 	}
