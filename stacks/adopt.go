@@ -23,8 +23,10 @@ const (
 	nameAgents      = "agents"
 	nameBuilders    = "builders"
 	nameDeployers   = "deploy-agents"
-	nameTeam        = "trusted-team"
-	nameCIAccess    = "ci-access"
+	// The burst builders hold no state worth adopting.
+	nameBuildersBurst = "builders-burst"
+	nameTeam          = "trusted-team"
+	nameCIAccess      = "ci-access"
 )
 
 // AdoptIDs maps a component to the ID of the existing resource it adopts.

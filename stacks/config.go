@@ -52,6 +52,7 @@ type Config struct {
 	AgentsOnDemandPercentage int      `config:"agentsOnDemandPercentage"`
 
 	BuildersStackName          string   `config:"buildersStackName"`
+	BuildersBurstStackName     string   `config:"buildersBurstStackName"`
 	BuildersQueue              string   `config:"buildersQueue"`
 	BuildersMinSize            int      `config:"buildersMinSize"`
 	BuildersMaxSize            int      `config:"buildersMaxSize"`
@@ -391,6 +392,11 @@ func (c *Config) Validate(project string) error {
 	}
 	if c.AgentsQueue == c.BuildersQueue {
 		bad("buildersQueue", "%q is also agentsQueue; pipelines pick builders by queue, so the queues must differ", c.BuildersQueue)
+	}
+	if err := (agentstack.Args{StackName: c.BuildersBurstStackName}).ValidateStackName(); err != nil {
+		bad("buildersBurstStackName", "%v", err)
+	} else if c.BuildersBurstStackName == c.AgentsStackName || c.BuildersBurstStackName == c.BuildersStackName || c.BuildersBurstStackName == c.DeployStackName {
+		bad("buildersBurstStackName", "%q is also the name of another agent stack", c.BuildersBurstStackName)
 	}
 	if err := (agentstack.Args{StackName: c.DeployStackName}).ValidateStackName(); err != nil {
 		bad("deployStackName", "%v", err)

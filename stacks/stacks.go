@@ -30,6 +30,12 @@ const (
 	EnvKey           = "env"
 )
 
+// BuildersBurstIdleSeconds is how long a burst builder may sit idle before
+// it leaves: long enough to take the next build of a busy afternoon warm,
+// short enough not to idle through a night (chosen with cmd/fleet on the
+// sample trace).
+const BuildersBurstIdleSeconds = 1800
+
 // Run is the Pulumi program: main hands it the context. The CLI passes the
 // stack's whole config in PULUMI_CONFIG, so that keys the project does not
 // declare are refused too.
@@ -172,7 +178,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 			Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
 			AgentPolicyName: cfg.AgentPolicyName,
 			ParameterPath:   tokenDir,
-			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.DeployStackName},
+			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		},
 		Tags: tags,
@@ -207,10 +213,15 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
+	// The seed's "min 1, max 2" builders, as two stacks on one queue
+	// (chosen with cmd/fleet; README "How the builders keep their cache"):
+	// a fixed baseline that keeps its warm cache, and burst capacity that
+	// leaves when idle. One group cannot do both: its scaler or its ASG
+	// would pick which builder goes, running job or warm cache included.
 	buildersArgs := shared
 	buildersArgs.StackName = cfg.BuildersStackName
 	buildersArgs.Queue = cfg.BuildersQueue
-	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMaxSize
+	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMinSize
 	buildersArgs.InstanceTypes = cfg.BuildersInstanceTypes
 	buildersArgs.OnDemandPercentage = cfg.BuildersOnDemandPercentage
 	buildersArgs.ImportID = cfg.Adopt[nameBuilders]
@@ -219,6 +230,18 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	builders, err := agentstack.New(ctx, nameBuilders, buildersArgs)
 	if err != nil {
 		return nil, err
+	}
+	if burst := cfg.BuildersMaxSize - cfg.BuildersMinSize; burst > 0 {
+		burstArgs := buildersArgs
+		burstArgs.StackName = cfg.BuildersBurstStackName
+		burstArgs.MinSize, burstArgs.MaxSize = 0, burst
+		burstArgs.KeepWarm = false
+		burstArgs.ScaleInIdleSeconds = BuildersBurstIdleSeconds
+		burstArgs.ImportID = ""
+		burstArgs.Tags = label.Merge(tags, map[string]string{"role": "builders-burst"})
+		if _, err := agentstack.New(ctx, nameBuildersBurst, burstArgs); err != nil {
+			return nil, err
+		}
 	}
 
 	// The deploy agents run this repository's deploys (and nothing else):

@@ -35,8 +35,17 @@ func TestProdAgentStacks(t *testing.T) {
 			"ScaleInIdlePeriod": "300",
 		}},
 		{"builders-stack", map[string]string{
-			"BuildkiteQueue": "builders", "MinSize": "1", "MaxSize": "2", "InstanceTypes": "c5.2xlarge",
-			"ScaleInIdlePeriod": "0", "DisableScaleIn": "false", "InstanceScaleInProtection": "false",
+			// The seed's one always-on builder: fixed, so no scaler exists
+			// to pick it, and it never idles out.
+			"BuildkiteQueue": "builders", "MinSize": "1", "MaxSize": "1", "InstanceTypes": "c5.2xlarge",
+			"ScaleInIdlePeriod": "0", "DisableScaleIn": "true", "InstanceScaleInProtection": "true",
+		}},
+		{"builders-burst-stack", map[string]string{
+			// The second builder: same queue, leaves when idle, never by a
+			// scale-in that could hit a running job.
+			"BuildkiteQueue": "builders", "MinSize": "0", "MaxSize": "1", "InstanceTypes": "c5.2xlarge",
+			"ScaleInIdlePeriod": "1800", "DisableScaleIn": "true", "InstanceScaleInProtection": "true",
+			"ScalerEnableExperimentalElasticCIMode": "false",
 		}},
 		{"deploy-agents-stack", map[string]string{
 			"BuildkiteQueue": "deploy", "MinSize": "0", "MaxSize": "1", "InstanceTypes": "c5.xlarge",
@@ -81,7 +90,7 @@ func TestProdAgentStacks(t *testing.T) {
 	for _, s := range p.Find("aws:cloudformation/stack:Stack", "") {
 		names = append(names, s.Input("name"))
 	}
-	assert.ElementsMatch(t, []any{"buildkite", "buildkite-builders", "buildkite-deploy"}, names)
+	assert.ElementsMatch(t, []any{"buildkite", "buildkite-builders", "buildkite-builders-burst", "buildkite-deploy"}, names)
 }
 
 func TestProdNamesAndOutputs(t *testing.T) {

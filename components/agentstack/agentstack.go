@@ -48,8 +48,9 @@ type Args struct {
 	// OnDemandPercentage is the share of instances launched on demand; the
 	// rest are spot (cheaper, but AWS may reclaim them mid-build).
 	OnDemandPercentage int
-	// KeepWarm keeps the baseline instances, and so their local build caches,
-	// alive: see warmParameters.
+	// KeepWarm makes a fixed stack whose instances, and so their local
+	// build caches, live until a stack update replaces them: MinSize must
+	// equal MaxSize. See warmParameters.
 	KeepWarm bool
 	// KeyName is an EC2 key pair for SSH; empty disables SSH (Session
 	// Manager still works). Setting it opens tcp/22 to the world.
@@ -109,8 +110,8 @@ func (a Args) Validate() error {
 	if a.MinSize > a.MaxSize {
 		errs = append(errs, fmt.Errorf("MinSize (%d) must not exceed MaxSize (%d)", a.MinSize, a.MaxSize))
 	}
-	if a.KeepWarm && a.MinSize < 1 {
-		errs = append(errs, errors.New("KeepWarm needs MinSize >= 1: with no baseline instance there is no cache to keep"))
+	if a.KeepWarm && (a.MinSize < 1 || a.MinSize != a.MaxSize) {
+		errs = append(errs, errors.New("KeepWarm needs MinSize = MaxSize >= 1: a fixed baseline whose caches are kept; put burst capacity in a stack of its own on the same queue"))
 	}
 	if len(a.InstanceTypes) == 0 || len(a.InstanceTypes) > 25 {
 		errs = append(errs, fmt.Errorf("need 1 to 25 instance types, got %d", len(a.InstanceTypes)))
@@ -194,6 +195,14 @@ func (a Args) StaticParameters() map[string]string {
 		p["PipelineSigningKMSAccess"] = "sign-and-verify"
 		p["PipelineSigningVerificationFailureBehavior"] = "block"
 	}
+	// No scale-in path may terminate an instance running a job: the scaler
+	// never lowers the desired count (DisableScaleIn, and Elastic CI mode,
+	// which ignores it and terminates the oldest instance, stays off), and
+	// the ASG may not pick protected instances. Instances leave only by
+	// idle self-termination, which happens only when idle.
+	p["DisableScaleIn"] = "true"
+	p["InstanceScaleInProtection"] = "true"
+	p["ScalerEnableExperimentalElasticCIMode"] = "false"
 	if a.KeepWarm {
 		maps.Copy(p, warmParameters())
 	} else {
@@ -208,19 +217,16 @@ func (a Args) StaticParameters() map[string]string {
 	return p
 }
 
-// warmParameters keep the baseline builders alive and let only the surplus
-// go. By default an instance terminates itself after ScaleInIdlePeriod idle
-// seconds; at desired == MinSize the ASG then launches a fresh, cold
-// replacement, so a min-1 stack would lose its cache every idle period.
-// Instead: no idle self-termination; the scaler lowers desired capacity when
-// the queue is empty (DisableScaleIn=false) and the ASG, no longer blocked by
-// scale-in protection, removes the surplus instance; graceful shutdown lets a
-// running job finish first.
+// warmParameters keep a fixed stack's instances, and their caches, alive:
+// no idle self-termination (at desired == MinSize the ASG would replace the
+// instance with a cold one: scripts/terminate-instance, v6.71.1), and, with
+// MinSize = MaxSize, no scaler at all (aws-stack.yml, condition
+// HasVariableSize), so no scale-in can pick one. Graceful shutdown lets a
+// running job finish when a stack update replaces the group; it does
+// nothing for the scaler's scale-in, which this stack does not have.
 func warmParameters() map[string]string {
 	return map[string]string{
 		"ScaleInIdlePeriod":                    "0",
-		"DisableScaleIn":                       "false",
-		"InstanceScaleInProtection":            "false",
 		"BuildkiteAgentEnableGracefulShutdown": "true",
 	}
 }

@@ -88,7 +88,7 @@ func validArgs() Args {
 
 func TestStaticParameters(t *testing.T) {
 	warm := validArgs()
-	warm.MinSize, warm.MaxSize, warm.KeepWarm = 1, 2, true
+	warm.MinSize, warm.MaxSize, warm.KeepWarm = 1, 1, true
 	withKey := validArgs()
 	withKey.KeyName = "ops"
 	tests := []struct {
@@ -101,12 +101,15 @@ func TestStaticParameters(t *testing.T) {
 			"ScaleInIdlePeriod": "300", "MinSize": "0", "MaxSize": "10", "InstanceTypes": "c5.2xlarge",
 			"IMDSv2Tokens": "required", "RootVolumeEncrypted": "true", "EnableDockerUserNamespaceRemap": "false",
 			"SecretsBucketEncryption": "true",
-		}, []string{"DisableScaleIn", "InstanceScaleInProtection", "KeyName", "InstanceCreationTimeout", "BuildkiteAgentToken"}},
+			// No scale-in path may hit a running job: instances leave only
+			// when idle.
+			"DisableScaleIn": "true", "InstanceScaleInProtection": "true", "ScalerEnableExperimentalElasticCIMode": "false",
+		}, []string{"KeyName", "InstanceCreationTimeout", "BuildkiteAgentToken"}},
 		{"keep warm", warm, map[string]string{
-			// The baseline never terminates itself; the surplus is removed by
-			// the scaler lowering desired capacity.
-			"ScaleInIdlePeriod": "0", "DisableScaleIn": "false", "InstanceScaleInProtection": "false",
-			"BuildkiteAgentEnableGracefulShutdown": "true", "MinSize": "1", "MaxSize": "2",
+			// A fixed baseline: it never terminates itself, and with
+			// MinSize = MaxSize the template creates no scaler.
+			"ScaleInIdlePeriod": "0", "DisableScaleIn": "true", "InstanceScaleInProtection": "true",
+			"BuildkiteAgentEnableGracefulShutdown": "true", "MinSize": "1", "MaxSize": "1",
 			"InstanceCreationTimeout": "PT15M",
 		}, []string{"KeyName"}},
 		{"ssh key", withKey, map[string]string{"KeyName": "ops"}, nil},
@@ -126,7 +129,7 @@ func TestStaticParameters(t *testing.T) {
 
 func TestStackParametersFitTheContract(t *testing.T) {
 	warm := validArgs()
-	warm.MinSize, warm.MaxSize, warm.KeepWarm = 1, 2, true
+	warm.MinSize, warm.MaxSize, warm.KeepWarm = 1, 1, true
 	for name, args := range map[string]Args{"agents": validArgs(), "builders": warm} {
 		t.Run(name, func(t *testing.T) {
 			p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
@@ -159,7 +162,8 @@ func TestInvalidArgs(t *testing.T) {
 		{"min above max", mod(func(a *Args) { a.MinSize, a.MaxSize = 3, 2 }), "must not exceed MaxSize"},
 		{"negative min", mod(func(a *Args) { a.MinSize = -1 }), "MinSize must be >= 0"},
 		{"unpinned", mod(func(a *Args) { a.TemplateVersion = "latest" }), "not pinned"},
-		{"warm without baseline", mod(func(a *Args) { a.KeepWarm = true }), "KeepWarm needs MinSize >= 1"},
+		{"warm without baseline", mod(func(a *Args) { a.KeepWarm = true }), "KeepWarm needs MinSize = MaxSize >= 1"},
+		{"warm with a scaler", mod(func(a *Args) { a.KeepWarm, a.MinSize, a.MaxSize = true, 1, 2 }), "put burst capacity in a stack of its own"},
 		{"idle forever", mod(func(a *Args) { a.ScaleInIdleSeconds = 0 }), "ScaleInIdleSeconds"},
 		{"no types", mod(func(a *Args) { a.InstanceTypes = nil }), "1 to 25 instance types"},
 		{"bad stack name", mod(func(a *Args) { a.StackName = "1stack" }), "stack name"},

@@ -57,7 +57,7 @@ func TestProdCost(t *testing.T) {
 	require.NoError(t, err)
 	ss, err := cost.StacksOf(p)
 	require.NoError(t, err)
-	require.Len(t, ss, 3, "test agents, builders, deploy agents")
+	require.Len(t, ss, 4, "test agents, builders, burst builders, deploy agents")
 	r, err := cost.Estimate("us-east-1", ss)
 	require.NoError(t, err)
 	// One builder always on: the seed's "approximately $250 per month".

@@ -85,7 +85,7 @@ func TestAdoptionImportsHandMadeResourcesWithoutReplacing(t *testing.T) {
 		count[r.Type]++
 	}
 	assert.Equal(t, 4, count["aws:s3/bucketV2:BucketV2"], "three adopted buckets and the new log bucket, no duplicate")
-	assert.Equal(t, 3, count["aws:cloudformation/stack:Stack"], "the two hand-made stacks adopted, the deploy agents' created")
+	assert.Equal(t, 4, count["aws:cloudformation/stack:Stack"], "the two hand-made stacks adopted; the burst builders' and the deploy agents' created")
 	assert.Equal(t, 1, count["aws:iam/policy:Policy"])
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
 }
@@ -99,7 +99,7 @@ func TestAdoptionOfADifferentResourceShowsTheChangeInThePreview(t *testing.T) {
 	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
-	// The hand-made builders stack runs at most 4 agents; the code says 2.
+	// The hand-made builders stack runs at most 4 agents; the code says 1.
 	seedHandMade(t, p, func(typ string, r *plan.Resource) {
 		if r.Name == "builders-stack" {
 			r.Inputs = r.Inputs.Copy()
@@ -111,11 +111,11 @@ func TestAdoptionOfADifferentResourceShowsTheChangeInThePreview(t *testing.T) {
 	out := p.MustPulumi(t, "preview", "--stack", "prod", "--diff", "--non-interactive")
 	assert.Contains(t, out, "= 9 to import")
 	assert.Contains(t, out, "~ 1 to update", "the differing adopted stack is shown as an update")
-	assert.Regexp(t, `~ MaxSize\s+: "4" => "2"`, out, "with the property that differs")
+	assert.Regexp(t, `~ MaxSize\s+: "4" => "1"`, out, "with the property that differs")
 	assert.Equal(t, "4", builderMaxSize(t, p), "a preview touches nothing")
 
 	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
-	assert.Equal(t, "2", builderMaxSize(t, p), "up makes the adopted stack what the code says")
+	assert.Equal(t, "1", builderMaxSize(t, p), "up makes the adopted stack what the code says")
 }
 
 func builderMaxSize(t *testing.T, p *Project) string {

@@ -1,0 +1,67 @@
+package fleet
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+)
+
+// SampleCSV is the sample trace the repository ships (sample-trace.csv),
+// written by SampleTrace; a test keeps the two equal.
+//
+//go:embed sample-trace.csv
+var SampleCSV string
+
+// The sample trace's shape. These are assumptions drawn from the seed, not
+// measurements: PR builds through the working day of a team in New York
+// (14:00 to 23:00 UTC, Monday to Friday), each one `cargo build` on the
+// builders queue (a warm build of first-party crates: 8 minutes) that then
+// fans out to test jobs on the default queue (8 jobs of 12 minutes, run from
+// the Docker images the build pushed); a nightly build every day, and quiet
+// weekends. Replace it with a trace exported from Buildkite to decide with
+// real numbers.
+const (
+	sampleDays          = 28
+	buildsPerWorkingDay = 24
+	buildSeconds        = 8 * 60
+	testJobsPerBuild    = 8
+	testJobSeconds      = 12 * 60
+	workdayStart        = 14 * 3600
+	workdayLength       = 9 * 3600
+	nightlyAt           = 5 * 3600
+)
+
+// SampleTrace writes the sample trace: day 0 is a Monday.
+func SampleTrace() []Job {
+	var jobs []Job
+	build := func(at int) {
+		jobs = append(jobs, Job{Start: at, Queue: "builders", Duration: buildSeconds})
+		for i := range testJobsPerBuild {
+			jobs = append(jobs, Job{Start: at + buildSeconds, Queue: "default", Duration: testJobSeconds + 30*i})
+		}
+	}
+	for day := range sampleDays {
+		base := day * 86400
+		build(base + nightlyAt)
+		if day%7 >= 5 {
+			continue // Saturday, Sunday
+		}
+		spacing := workdayLength / buildsPerWorkingDay
+		for i := range buildsPerWorkingDay {
+			// Bursty: builds come in twos and threes, not on a grid.
+			jitter := int(stableNumber(stableHash("sample", fmt.Sprint(day), fmt.Sprint(i)))%uint32(spacing)) - spacing/2
+			build(base + workdayStart + i*spacing + jitter)
+		}
+	}
+	return jobs
+}
+
+// FormatTrace writes jobs as the CSV ParseTrace reads.
+func FormatTrace(jobs []Job) string {
+	var b strings.Builder
+	b.WriteString("start_seconds,queue,duration_seconds\n")
+	for _, j := range jobs {
+		fmt.Fprintf(&b, "%d,%s,%d\n", j.Start, j.Queue, j.Duration)
+	}
+	return b.String()
+}
