@@ -20,8 +20,6 @@ ssh_allowed := false
 # Bucket roles (the `role` tag the program sets on every bucket).
 bucket_roles := {"config", "secrets", "access-logs", "downloads"}
 
-# Objects of the secrets bucket that hold credentials.
-secret_object_keys := {"private_ssh_key", "build-safety-github-token"}
 
 bucket_type := "aws:s3/bucketV2:BucketV2"
 

@@ -11,10 +11,13 @@ import (
 	"io/fs"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"mtrlz.dev/ci-infra/agent"
 )
 
 //go:embed *.rego
@@ -179,4 +182,19 @@ func MandatoryOf(vs []Violation) []Violation {
 		}
 	}
 	return out
+}
+
+// ObjectsRego is policies/objects.rego: the secrets bucket's objects that
+// hold credentials, from the one table of them (agent.SecretObjectKeys). A
+// test keeps the file in step; `go test ./policies -update` rewrites it.
+func ObjectsRego() string {
+	var quoted []string
+	for _, k := range agent.SecretObjectKeys() {
+		quoted = append(quoted, strconv.Quote(k))
+	}
+	return "# Generated from agent.SecretObjectKeys (agent/objects.go) by\n" +
+		"# policies.ObjectsRego; run `go test ./policies -update` after changing it.\n" +
+		"package ci_infra\n\nimport rego.v1\n\n" +
+		"# Objects of the secrets bucket that hold credentials.\n" +
+		"secret_object_keys := {" + strings.Join(quoted, ", ") + "}\n"
 }

@@ -276,3 +276,7 @@ func TestSecretsReachTheRulesWrapped(t *testing.T) {
 	require.True(t, ok, "a secret arrives as {Element: {V: ...}}")
 	assert.Contains(t, v, "Element")
 }
+
+func TestObjectsRegoIsGeneratedFromTheOneTable(t *testing.T) {
+	plantest.GoldenFile(t, "objects.rego", []byte(ObjectsRego()))
+}

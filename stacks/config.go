@@ -86,7 +86,12 @@ type Config struct {
 	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
 	// Optional secrets are nil when unset; Validate says when one is needed.
 	BuildSafetyGitHubToken *pulumi.StringOutput `config:"buildSafetyGithubToken,secret"`
-	WebhookSecret          *pulumi.StringOutput `config:"webhookSecret,secret"`
+	// Docker Hub: the builders push ci-* images there and every pipeline
+	// pulls them (the seed); safe builds log in.
+	DockerHubLogin    bool                 `config:"dockerHubLogin"`
+	DockerHubUser     *pulumi.StringOutput `config:"dockerHubUser,secret"`
+	DockerHubPassword *pulumi.StringOutput `config:"dockerHubPassword,secret"`
+	WebhookSecret     *pulumi.StringOutput `config:"webhookSecret,secret"`
 }
 
 // RepositoryConfig is one entry of the `repositories` list: the guardrails
@@ -427,17 +432,13 @@ func (c *Config) Validate(project string) error {
 	return nil
 }
 
-// BuildSafetyTokenKey is the object of the secrets bucket that holds the
-// build-safety hook's read-only GitHub token.
-const BuildSafetyTokenKey = "build-safety-github-token"
-
 // EnvParams are the facts the build-safety hook is generated with.
 func (c *Config) EnvParams() agent.EnvParams {
 	return agent.EnvParams{
 		Org:                c.GitHubOrg,
 		Team:               c.TrustedTeamName,
 		APIURL:             c.GitHubAPIURL,
-		TokenURL:           "s3://" + c.SecretsBucketName() + "/" + BuildSafetyTokenKey,
+		TokenURL:           "s3://" + c.SecretsBucketName() + "/" + agent.BuildSafetyTokenKey,
 		ForkBuildsFromTeam: c.ForkBuildsFromTeam,
 	}
 }
@@ -483,6 +484,13 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	}
 	if c.AdoptGuardrails && !c.ManageGitHub {
 		bad("adoptGuardrails", "is true but manageGitHub is false: a stack that does not manage GitHub adopts nothing there")
+	}
+	if c.DockerHubLogin {
+		for key, v := range map[string]*pulumi.StringOutput{"dockerHubUser": c.DockerHubUser, "dockerHubPassword": c.DockerHubPassword} {
+			if v == nil {
+				bad(key, "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); run `%s`, or set dockerHubLogin to false", setHint(key, true))
+			}
+		}
 	}
 	if webhooks && c.WebhookSecret == nil {
 		bad("webhookSecret", "is needed to sign the configured webhooks; run `%s`", setHint("webhookSecret", true))

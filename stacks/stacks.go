@@ -22,14 +22,6 @@ import (
 	"mtrlz.dev/ci-infra/components/zone"
 )
 
-// Object keys the agents read. The Elastic CI Stack's secrets hook looks
-// for these exact names at the root of the secrets bucket.
-const (
-	BootstrapKey     = "bootstrap.sh"
-	PrivateSSHKeyKey = "private_ssh_key"
-	EnvKey           = "env"
-)
-
 // BuildersBurstIdleSeconds is how long a burst builder may sit idle before
 // it leaves: long enough to take the next build of a busy afternoon warm,
 // short enough not to idle through a night (chosen with cmd/fleet on the
@@ -103,11 +95,22 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 	secretObjects := []bucket.Object{
-		{Key: PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
-		{Key: EnvKey, Content: pulumi.String(hook), ContentType: "text/x-shellscript"},
+		{Key: agent.PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
+		{Key: agent.EnvKey, Content: pulumi.String(hook), ContentType: "text/x-shellscript"},
 	}
 	if cfg.ForkBuildsFromTeam {
-		secretObjects = append(secretObjects, bucket.Object{Key: BuildSafetyTokenKey, Content: *cfg.BuildSafetyGitHubToken})
+		secretObjects = append(secretObjects, bucket.Object{Key: agent.BuildSafetyTokenKey, Content: *cfg.BuildSafetyGitHubToken})
+	}
+	if cfg.DockerHubLogin {
+		// The stack's docker-login plugin logs in during pre-command with
+		// DOCKER_LOGIN_USER and DOCKER_LOGIN_PASSWORD. Both reach a job only
+		// after the gate (env is eval'd before them) and the guard passed.
+		user := cfg.DockerHubUser.ApplyT(func(u string) string {
+			return "DOCKER_LOGIN_USER=" + agent.ShellQuote(u) + "\n"
+		}).(pulumi.StringOutput)
+		secretObjects = append(secretObjects,
+			bucket.Object{Key: agent.EnvironmentKey, Content: user},
+			bucket.Object{Key: agent.DockerPasswordKey, Content: *cfg.DockerHubPassword})
 	}
 	secrets, err := bucket.New(ctx, nameSecrets, bucket.Args{
 		Name:       cfg.SecretsBucketName(),
@@ -133,7 +136,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		Name:      cfg.ConfigBucketName(),
 		Versioned: true,
 		Objects: []bucket.Object{
-			{Key: BootstrapKey, Content: pulumi.String(bootstrap), ContentType: "text/x-shellscript"},
+			{Key: agent.BootstrapKey, Content: pulumi.String(bootstrap), ContentType: "text/x-shellscript"},
 		},
 		ImportID: cfg.Adopt[nameConfig],
 		Protect:  true,
@@ -145,7 +148,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 
 	policy, err := agentpolicy.New(ctx, nameAgentPolicy, agentpolicy.Args{
 		Name:               cfg.AgentPolicyName,
-		BootstrapObjectARN: config.ObjectARNs[BootstrapKey],
+		BootstrapObjectARN: config.ObjectARNs[agent.BootstrapKey],
 		Tags:               tags,
 		ImportID:           cfg.Adopt[nameAgentPolicy],
 	})
@@ -192,7 +195,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		KeyName:            cfg.AgentKeyName,
 		Region:             cfg.Region,
 		ManagedPolicyARN:   policy.Arn,
-		BootstrapScriptURL: config.ObjectURLs[BootstrapKey],
+		BootstrapScriptURL: config.ObjectURLs[agent.BootstrapKey],
 		SecretsBucket:      secrets.Name,
 		AgentTokenPath:     token.Path,
 		VpcID:              net.VpcID,
@@ -309,7 +312,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"configBucketName":     config.Name,
 		"secretsBucketName":    secrets.Name,
 		"secretsLogBucketName": secretsLogs.Name,
-		"bootstrapScriptUrl":   config.ObjectURLs[BootstrapKey],
+		"bootstrapScriptUrl":   config.ObjectURLs[agent.BootstrapKey],
 		"agentPolicyArn":       policy.Arn,
 		"agentTokenParameter":  token.Path,
 		"internalZoneId":       internal.ZoneID,

@@ -131,7 +131,8 @@ func TestProdSecretsStaySecret(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, token.IsSecret("value"))
 	assert.True(t, token.Protect)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken", "ci-infra:webhookSecret"}, p.Placeholders,
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken",
+		"ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, p.Placeholders,
 		"every secret stands in offline; the CLI names the missing ones a stack needs")
 }
 
@@ -213,4 +214,21 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra main'}", "the deploy agents run this repository's main only")
 	assert.Equal(t, "bootstrap.sh", object.Input("key"))
+}
+
+// Docker Hub credentials reach safe builds only, and stay secret.
+func TestProdDockerHubCredentials(t *testing.T) {
+	p := prodPlan(t)
+	user, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-environment")
+	require.NoError(t, err)
+	assert.Equal(t, "environment", user.Input("key"), "the second env file, eval'd after the gate")
+	assert.True(t, user.IsSecret("content"))
+	assert.Contains(t, user.Input("content"), "DOCKER_LOGIN_USER=")
+	password, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-secret-files/DOCKER_LOGIN_PASSWORD")
+	require.NoError(t, err)
+	assert.Equal(t, "secret-files/DOCKER_LOGIN_PASSWORD", password.Input("key"), "exported as DOCKER_LOGIN_PASSWORD by the secrets helper")
+	assert.True(t, password.IsSecret("content"))
+
+	err = badConfig(t, func(c map[string]string, _ *[]string) { delete(c, "ci-infra:dockerHubPassword") })
+	assert.ErrorContains(t, err, "ci-infra:dockerHubPassword: is needed while dockerHubLogin is true")
 }

@@ -14,11 +14,13 @@ import (
 
 // dr-rebuild's answers on stdin, in its order: the agent token, the path
 // of the SSH key file, enter for github:token (optional), the membership
-// token, enter for webhookSecret (optional).
+// token, the Docker Hub user and password, enter for webhookSecret
+// (optional).
 func drAnswers(t *testing.T, p *Project) []byte {
 	keyFile := filepath.Join(p.Dir, "engine-test-agent-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(requiredSecrets["agentSshPrivateKey"]), 0o600))
-	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n\n")
+	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n" +
+		requiredSecrets["dockerHubUser"] + "\n" + requiredSecrets["dockerHubPassword"] + "\n\n")
 }
 
 func TestDRRebuildEndToEnd(t *testing.T) {

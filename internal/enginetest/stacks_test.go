@@ -24,6 +24,9 @@ var requiredSecrets = map[string]string{
 	"agentSshPrivateKey":  "engine-test-ssh-key",
 	// Fork builds of team members are on, as the seed says: the gate needs it.
 	"buildSafetyGithubToken": "engine-test-membership-token",
+	// Safe builds log in to Docker Hub.
+	"dockerHubUser":     "engine-test-docker-user",
+	"dockerHubPassword": "engine-test-docker-password",
 }
 
 // committedStacks are the stacks whose config files the repository holds.
@@ -60,6 +63,8 @@ func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
 	p.InitStack(t, "prod", map[string]string{
 		"buildkiteAgentToken": requiredSecrets["buildkiteAgentToken"],
 		"agentSshPrivateKey":  requiredSecrets["agentSshPrivateKey"],
+		"dockerHubUser":       requiredSecrets["dockerHubUser"],
+		"dockerHubPassword":   requiredSecrets["dockerHubPassword"],
 	})
 	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
 	require.Error(t, err)
@@ -98,7 +103,8 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 	// placeholders, never values.
 	opts, err := plan.LoadOptions(p.Dir, "prod")
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken", "ci-infra:webhookSecret"}, opts.Placeholders)
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken",
+		"ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, opts.Placeholders)
 }
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {

@@ -88,9 +88,15 @@ func StackOptions(t testing.TB, stack string) plan.Options {
 // file when the tests run with -update.
 func Golden(t testing.TB, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	GoldenFile(t, filepath.Join("testdata", name), got)
+}
+
+// GoldenFile is Golden for a file at any path of the package: a generated
+// file that the program itself reads (policies/objects.rego).
+func GoldenFile(t testing.TB, path string, got []byte) {
+	t.Helper()
 	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, got, 0o644))
 		return
 	}
