@@ -77,6 +77,11 @@ type Config struct {
 	BuildkiteOrg   string `config:"buildkiteOrg"`
 	CIPipeline     string `config:"ciPipeline"`
 	CIDeployBranch string `config:"ciDeployBranch"`
+	// PublishPipeline and PublishBranch name the main repository's pipeline
+	// that publishes release tarballs to the downloads bucket, and the
+	// branch it publishes from; empty PublishPipeline: no publish role.
+	PublishPipeline string `config:"publishPipeline"`
+	PublishBranch   string `config:"publishBranch"`
 	// ManageOIDCProvider is false for a stack beside another in one
 	// account: an account holds one OIDC provider per issuer.
 	ManageOIDCProvider bool     `config:"manageOidcProvider"`
@@ -416,6 +421,17 @@ func (c *Config) Validate(project string) error {
 
 	c.validateGitHub(bad)
 	c.validateAdopt(bad)
+	if c.PublishPipeline != "" {
+		if err := ciaccess.ValidateSlug("pipeline", c.PublishPipeline); err != nil {
+			bad("publishPipeline", "%v", err)
+		}
+		if err := ciaccess.ValidateBranch(c.PublishBranch); err != nil {
+			bad("publishBranch", "%v", err)
+		}
+		if c.PublishPipeline == c.CIPipeline {
+			bad("publishPipeline", "%q is this repository's own pipeline; the publish role is for the main repository's", c.PublishPipeline)
+		}
+	}
 	for key, err := range map[string]error{
 		"buildkiteOrg":   ciaccess.ValidateSlug("organization", c.BuildkiteOrg),
 		"ciPipeline":     ciaccess.ValidateSlug("pipeline", c.CIPipeline),

@@ -31,6 +31,7 @@ func origin(t *testing.T) (repo, old, head string) {
 	git("commit", "-q", "--allow-empty", "-m", "old")
 	old = git("rev-parse", "HEAD")
 	git("commit", "-q", "--allow-empty", "-m", "head")
+	git("branch", "master") // the main repository's release branch, at the same head
 	return dir, old, git("rev-parse", "HEAD")
 }
 
@@ -62,9 +63,14 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 	object, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
 	guard := deployGuard(t, object.Input("content").(string))
-	role, err := p.Get("aws:iam/role:Role", "ci-access-deploy-role")
-	require.NoError(t, err)
-	trust := role.Input("assumeRolePolicy").(string)
+	trustOf := func(name string) string {
+		role, err := p.Get("aws:iam/role:Role", name)
+		require.NoError(t, err)
+		return role.Input("assumeRolePolicy").(string)
+	}
+	// Each pipeline's own role: ci-infra deploys, the main repository's
+	// "deploy" pipeline publishes.
+	trusts := map[string]string{"ci-infra": trustOf("ci-access-deploy-role"), "deploy": trustOf("ci-access-publish-role"), "materialize": trustOf("ci-access-deploy-role")}
 	repo, old, head := origin(t)
 
 	type build struct {
@@ -87,6 +93,10 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		{"another pipeline on the deploy queue", build{"deploy", "materialize", "main", head, "false", "webhook", "deploy"}, false},
 		{"a UI build of main at an old commit", build{"deploy", "ci-infra", "main", old, "false", "ui", "deploy"}, false},
 		{"a push to another branch", build{"deploy", "ci-infra", "feature", head, "false", "webhook", "deploy"}, false},
+		{"a release: a push to master of the publishing pipeline at head", build{"deploy", "deploy", "master", head, "false", "webhook", "upload"}, true},
+		{"a release from a fork's PR from a branch named master", build{"deploy", "deploy", "master", "f0f0f0", "7", "webhook", "upload"}, false},
+		{"a release of another branch", build{"deploy", "deploy", "feature", head, "false", "webhook", "upload"}, false},
+		{"a release from the default queue", build{"default", "deploy", "master", head, "false", "webhook", "upload"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +105,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 				"sub":                                 "organization:materialize:pipeline:" + tt.b.pipeline + ":ref:refs/heads/" + tt.b.branch + ":commit:" + tt.b.commit + ":step:" + tt.b.step,
 				"aws:RequestTag/" + ciaccess.QueueTag: tt.b.queue,
 			}
-			admitted, err := ciaccess.Admits(trust, claims)
+			admitted, err := ciaccess.Admits(trusts[tt.b.pipeline], claims)
 			require.NoError(t, err)
 
 			ran := true // the default queue has no deploy guard; the trust decides

@@ -125,10 +125,13 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{
-		DeployQueue: cfg.DeployQueue,
-		Allow:       []agent.DeployTarget{{Pipeline: cfg.CIPipeline, Branch: cfg.CIDeployBranch}},
-	})
+	// What the deploy agents run: this repository's deploys, and the main
+	// repository's releases.
+	allow := []agent.DeployTarget{{Pipeline: cfg.CIPipeline, Branch: cfg.CIDeployBranch}}
+	if cfg.PublishPipeline != "" {
+		allow = append(allow, agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch})
+	}
+	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow})
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +187,8 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		},
-		Tags: tags,
+		Publish: publish(cfg),
+		Tags:    tags,
 	})
 	if err != nil {
 		return nil, err
@@ -303,6 +307,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	for name, value := range map[string]pulumi.Input{
 		"ciPreviewRoleArn":     access.PreviewRoleArn,
 		"ciDeployRoleArn":      access.DeployRoleArn,
+		"publishRoleArn":       access.PublishRoleArn,
 		"nextSteps":            nextSteps(cfg, access),
 		"vpcId":                net.VpcID,
 		"subnetIds":            net.SubnetIDs,
@@ -350,4 +355,12 @@ func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error
 		}
 	}
 	return trusted.Slug, nil
+}
+
+// publish is the publish role's config, or nil.
+func publish(cfg *Config) *ciaccess.Publish {
+	if cfg.PublishPipeline == "" {
+		return nil
+	}
+	return &ciaccess.Publish{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch, BucketName: cfg.DownloadsBucketName}
 }

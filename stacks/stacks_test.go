@@ -212,7 +212,8 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	_, body, _ := strings.Cut(string(raw), "\n")
 	assert.True(t, strings.HasSuffix(content, body), "the object agents run is agent/bootstrap.sh as reviewed, after the values the program writes in")
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
-	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra main'}", "the deploy agents run this repository's main only")
+	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra main\ndeploy master'}",
+		"the deploy agents run this repository's main and the main repository's release pipeline on master, nothing else")
 	assert.Equal(t, "bootstrap.sh", object.Input("key"))
 }
 

@@ -77,6 +77,9 @@ type Args struct {
 	UseExistingProvider bool
 	// Deploy is everything the deploy role may touch, by name.
 	Deploy Scope
+	// Publish, when set, adds a role for another pipeline that publishes
+	// release artifacts.
+	Publish *Publish
 	// Tags are added to the provider and the roles.
 	Tags map[string]string
 }
@@ -91,6 +94,30 @@ type Access struct {
 	// StackServiceRoleArn is the role the agent stacks are deployed with
 	// (their iamRoleArn).
 	StackServiceRoleArn pulumi.StringOutput `pulumi:"stackServiceRoleArn"`
+	// PublishRoleArn is the publishing pipeline's role, when there is one.
+	PublishRoleArn pulumi.StringOutput `pulumi:"publishRoleArn"`
+}
+
+// Publish is the role of the pipeline that publishes release artifacts
+// (the main repository's "deploy" pipeline, which uploads tarballs to the
+// downloads bucket after a merge). Like the deploy role, it trusts only
+// the deploy agents' tokens, whose guard runs only pushes of its branch at
+// origin's head: the pipeline and branch must be on their allow-list.
+type Publish struct {
+	Pipeline, Branch string
+	// BucketName is where it may put objects, and nothing else.
+	BucketName string
+}
+
+// PublishPolicy lets the publishing pipeline put, list and read objects of
+// the downloads bucket, and nothing else.
+func PublishPolicy(bucketName string) policydoc.Document {
+	return policydoc.New(
+		policydoc.Statement{Sid: "PutDownloads", Effect: "Allow", Action: []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
+			Resource: []string{"arn:aws:s3:::" + bucketName + "/*"}},
+		policydoc.Statement{Sid: "ListDownloads", Effect: "Allow", Action: []string{"s3:ListBucket"},
+			Resource: []string{"arn:aws:s3:::" + bucketName}},
+	)
 }
 
 // Validate reports every problem of the arguments at once.
@@ -103,6 +130,17 @@ func (a Args) Validate() error {
 	}
 	if a.UseExistingProvider && a.ProviderImportID != "" {
 		errs = append(errs, errors.New("ProviderImportID adopts a provider into this stack and UseExistingProvider leaves it to another: set one"))
+	}
+	if p := a.Publish; p != nil {
+		if err := ValidateSlug("pipeline", p.Pipeline); err != nil {
+			errs = append(errs, fmt.Errorf("Publish: %w", err))
+		}
+		if err := ValidateBranch(p.Branch); err != nil {
+			errs = append(errs, fmt.Errorf("Publish: %w", err))
+		}
+		if p.BucketName == "" {
+			errs = append(errs, errors.New("Publish.BucketName is required"))
+		}
 	}
 	if a.AgentQueue == "" {
 		errs = append(errs, errors.New("AgentQueue is required: the roles trust only the deploy agents' queue"))
@@ -277,6 +315,31 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
+	if p := args.Publish; p != nil {
+		publish, err := iam.NewRole(ctx, label.Name(name, "publish-role"), &iam.RoleArgs{
+			Name:        pulumi.String(label.Name(args.RoleNamePrefix, "publish")),
+			Description: pulumi.String("Release uploads from pushes to " + p.Branch + " of the " + p.Pipeline + " pipeline, on the deploy agents."),
+			AssumeRolePolicy: providerArn.ApplyT(func(arn string) (string, error) {
+				return TrustPolicy(arn, Subject(args.Organization, p.Pipeline, "refs/heads/"+p.Branch, "*"), args.AgentQueue).JSON()
+			}).(pulumi.StringOutput),
+			MaxSessionDuration: pulumi.Int(3600),
+			Tags:               tags,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		policy, err := PublishPolicy(p.BucketName).JSON()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := iam.NewRolePolicy(ctx, label.Name(name, "publish-downloads"), &iam.RolePolicyArgs{
+			Role:   publish.Name,
+			Policy: pulumi.String(policy),
+		}, parent); err != nil {
+			return nil, err
+		}
+		a.PublishRoleArn = publish.Arn
+	}
 	a.ProviderArn = providerArn
 	a.PreviewRoleArn = preview.Arn
 	a.DeployRoleArn = deploy.Arn
