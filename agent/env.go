@@ -30,6 +30,9 @@ type EnvParams struct {
 	// to ask about team membership. It lives in the secrets bucket, where no
 	// build can change it.
 	TokenURL string
+	// TokenFile, instead of TokenURL, is a local file holding the token:
+	// for a standalone agent (the macOS one), which reads no bucket.
+	TokenFile string
 	// ForkBuildsFromTeam lets fork pull requests of active team members run.
 	// When false every fork pull request is refused without asking GitHub.
 	ForkBuildsFromTeam bool
@@ -56,6 +59,8 @@ func (p *EnvParams) defaults() {
 	}
 }
 
+var tokenFile = regexp.MustCompile(`^/[A-Za-z0-9._/-]+$`)
+
 var s3URL = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+$`)
 
 // Validate reports every problem of the parameters.
@@ -70,7 +75,12 @@ func (p EnvParams) Validate() error {
 	if err := ValidateAPIURL(p.APIURL); err != nil {
 		errs = append(errs, err)
 	}
-	if !s3URL.MatchString(p.TokenURL) {
+	switch {
+	case p.TokenFile != "":
+		if !tokenFile.MatchString(p.TokenFile) || p.TokenURL != "" {
+			errs = append(errs, fmt.Errorf("token file %q must be an absolute path (and no TokenURL with it)", p.TokenFile))
+		}
+	case !s3URL.MatchString(p.TokenURL):
 		errs = append(errs, fmt.Errorf("token URL %q must be an s3://bucket/key URL", p.TokenURL))
 	}
 	// Two calls (the token, then GitHub) must fit in the gate's bound.

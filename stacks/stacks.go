@@ -22,6 +22,10 @@ import (
 	"mtrlz.dev/ci-infra/components/zone"
 )
 
+// MacOSTokenFile is where scripts/macos-agent-setup puts the gate's
+// membership token on the macOS agent (the seed's Homebrew prefix).
+const MacOSTokenFile = "/usr/local/etc/buildkite-agent/build-safety-github-token"
+
 // BuildersBurstIdleSeconds is how long a burst builder may sit idle before
 // it leaves: long enough to take the next build of a busy afternoon warm,
 // short enough not to idle through a night (chosen with cmd/fleet on the
@@ -87,6 +91,16 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The macOS agent reads no secrets bucket: it gets the same gate as its
+	// environment hook (scripts/macos-agent-setup), reading the membership
+	// token from a local file.
+	macosParams := cfg.EnvParams()
+	macosParams.TokenURL, macosParams.TokenFile = "", MacOSTokenFile
+	macosGate, err := agent.RenderEnv(macosParams)
+	if err != nil {
+		return nil, err
+	}
+
 	// The build-safety hook: the secrets hook of every agent sources the
 	// `env` object before every step. Its content is reviewable in the plan;
 	// the token it uses is a separate secret object.
@@ -308,6 +322,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"ciPreviewRoleArn":     access.PreviewRoleArn,
 		"ciDeployRoleArn":      access.DeployRoleArn,
 		"publishRoleArn":       access.PublishRoleArn,
+		"macosGateHook":        pulumi.String(macosGate),
 		"nextSteps":            nextSteps(cfg, access),
 		"vpcId":                net.VpcID,
 		"subnetIds":            net.SubnetIDs,
