@@ -155,6 +155,30 @@ func TestEachRuleFiresAlone(t *testing.T) {
 			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
 				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}))
 		}},
+		{"deny_cloudfront_http", func(t *testing.T, ins []Input) []Input {
+			d := named(t, ins, "downloads-site-distribution")
+			d["defaultCacheBehavior"].(map[string]any)["viewerProtocolPolicy"] = "allow-all"
+			return ins
+		}},
+		{"deny_cloudfront_tls", func(t *testing.T, ins []Input) []Input {
+			d := named(t, ins, "downloads-site-distribution")
+			d["viewerCertificate"] = map[string]any{"acmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x", "minimumProtocolVersion": "TLSv1"}
+			return ins
+		}},
+		{"stack_deny_cloudfront_logging", func(t *testing.T, ins []Input) []Input {
+			var out []Input
+			for _, in := range ins {
+				if in["__type"] != "aws:cloudwatch/logDeliverySource:LogDeliverySource" {
+					out = append(out, in)
+				}
+			}
+			return out
+		}},
+		{"deny_cloudfront_public_origin", func(t *testing.T, ins []Input) []Input {
+			d := named(t, ins, "downloads-site-distribution")
+			delete(d["origins"].([]any)[0].(map[string]any), "originAccessControlId")
+			return ins
+		}},
 		{"deny_iam_admin_attachment", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ci-access-deploy-admin", map[string]any{
 				"role": "ci-infra-prod-deploy", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}))

@@ -14,15 +14,16 @@ import (
 // Logical names of the components that hold state. They name the resources
 // in Build and the keys of the `adopt` config, so they are written once.
 const (
-	nameConfig      = "config"
-	nameAgentPolicy = "agent-policy"
-	nameSecrets     = "secrets"
-	nameSecretsLogs = "secrets-logs"
-	nameDownloads   = "downloads"
-	nameZone        = "internal-zone"
-	nameAgents      = "agents"
-	nameBuilders    = "builders"
-	nameDeployers   = "deploy-agents"
+	nameConfig       = "config"
+	nameAgentPolicy  = "agent-policy"
+	nameSecrets      = "secrets"
+	nameSecretsLogs  = "secrets-logs"
+	nameDownloads    = "downloads"
+	nameDownloadSite = "downloads-site"
+	nameZone         = "internal-zone"
+	nameAgents       = "agents"
+	nameBuilders     = "builders"
+	nameDeployers    = "deploy-agents"
 	// The burst builders hold no state worth adopting.
 	nameBuildersBurst = "builders-burst"
 	nameTeam          = "trusted-team"

@@ -33,15 +33,19 @@ import (
 type Config struct {
 	Region string `config:"aws:region"`
 
-	BucketSuffix                   string   `config:"bucketSuffix"`
-	AgentPolicyName                string   `config:"agentPolicyName"`
-	InternalZoneName               string   `config:"internalZoneName"`
-	DownloadsBucketName            string   `config:"downloadsBucketName"`
-	DownloadsNoncurrentVersionDays int      `config:"downloadsNoncurrentVersionDays"`
-	VpcCIDR                        string   `config:"vpcCidr"`
-	AvailabilityZones              []string `config:"availabilityZones"`
-	ElasticStackVersion            string   `config:"elasticStackVersion"`
-	AgentKeyName                   string   `config:"agentKeyName"`
+	BucketSuffix                   string `config:"bucketSuffix"`
+	AgentPolicyName                string `config:"agentPolicyName"`
+	InternalZoneName               string `config:"internalZoneName"`
+	DownloadsBucketName            string `config:"downloadsBucketName"`
+	DownloadsNoncurrentVersionDays int    `config:"downloadsNoncurrentVersionDays"`
+	// https://DownloadsDomain serves the downloads bucket through CloudFront.
+	DownloadsDomain            string   `config:"downloadsDomain"`
+	PublicZoneID               string   `config:"publicZoneId"`
+	DownloadsCertificateIssued bool     `config:"downloadsCertificateIssued"`
+	VpcCIDR                    string   `config:"vpcCidr"`
+	AvailabilityZones          []string `config:"availabilityZones"`
+	ElasticStackVersion        string   `config:"elasticStackVersion"`
+	AgentKeyName               string   `config:"agentKeyName"`
 
 	AgentsStackName          string   `config:"agentsStackName"`
 	AgentsQueue              string   `config:"agentsQueue"`

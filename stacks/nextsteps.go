@@ -8,24 +8,35 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/components/downloadsite"
 )
 
 // nextSteps tells the operator, after `pulumi up`, what the program cannot
 // do itself: hand the public half of the agents' key to GitHub and
 // mtrlz.dev, give the pipeline its role ARNs, and check that agents came up.
-func nextSteps(cfg *Config, access *ciaccess.Access) pulumi.StringArrayOutput {
+func nextSteps(cfg *Config, access *ciaccess.Access, site *downloadsite.Site) pulumi.StringArrayOutput {
 	// The public half of a private key is not a secret.
 	publicKey := pulumi.Unsecret(cfg.AgentSSHPrivateKey).ApplyT(func(v any) string {
 		private, _ := v.(string)
 		return sshPublicKey(private)
 	}).(pulumi.StringOutput)
-	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn).ApplyT(func(v []any) []string {
-		return []string{
+	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn, site.ValidationRecord, site.URL).ApplyT(func(v []any) []string {
+		steps := []string{
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
 			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIPipeline, v[1], v[2]),
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
 			fmt.Sprintf("In the pipeline %s/%s's settings, upload pipeline.yml on the %q queue for pushes to %s, with that step signed by the %s stack's KMS key (buildkite-agent tool sign), and on %q for every other build (README, \"Signed pipelines\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployQueue, cfg.CIDeployBranch, cfg.DeployStackName, cfg.AgentsQueue),
 		}
+		// Without the public zone's ID the program cannot write mtrlz.dev:
+		// the certificate, then the alias, take an operator's hand.
+		if cfg.DownloadsDomain != "" && cfg.PublicZoneID == "" {
+			if !cfg.DownloadsCertificateIssued {
+				steps = append(steps, fmt.Sprintf("In the public zone of %s, add the certificate's validation record %s; once ACM has issued the certificate, set ci-infra:downloadsCertificateIssued to true and run pulumi up again to serve %s", cfg.DownloadsDomain, v[3], cfg.DownloadsDomain))
+			} else {
+				steps = append(steps, fmt.Sprintf("Point %s at the distribution: a CNAME (or an alias) to the host of %s", cfg.DownloadsDomain, v[4]))
+			}
+		}
+		return steps
 	}).(pulumi.StringArrayOutput)
 }
 

@@ -15,6 +15,7 @@ import (
 	"mtrlz.dev/ci-infra/components/agenttoken"
 	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/components/downloadsite"
 	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/network"
@@ -183,6 +184,22 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
+	// https://downloads.mtrlz.dev: the private downloads bucket behind
+	// CloudFront. Declared before the bucket, which lets it read, and the
+	// publish role, which may invalidate it.
+	site, err := downloadsite.New(ctx, nameDownloadSite, downloadsite.Args{
+		Domain:            cfg.DownloadsDomain,
+		BucketName:        cfg.DownloadsBucketName,
+		BucketRegion:      cfg.Region,
+		PublicZoneID:      cfg.PublicZoneID,
+		CertificateIssued: cfg.DownloadsCertificateIssued,
+		LogRetentionDays:  90,
+		Tags:              label.Merge(tags, map[string]string{"role": "downloads"}),
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
 		Pipeline:            cfg.CIPipeline,
@@ -201,7 +218,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		},
-		Publish: publish(cfg),
+		Publish: publish(cfg, site.DistributionArn),
 		Tags:    tags,
 	})
 	if err != nil {
@@ -298,7 +315,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 
 	downloads, err := bucket.New(ctx, nameDownloads, bucket.Args{
 		Name:                  cfg.DownloadsBucketName,
-		PublicRead:            true,
+		ReaderDistributionARN: site.DistributionArn,
 		Versioned:             true,
 		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
 		ImportID:              cfg.Adopt[nameDownloads],
@@ -319,27 +336,26 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	}
 
 	for name, value := range map[string]pulumi.Input{
-		"ciPreviewRoleArn":     access.PreviewRoleArn,
-		"ciDeployRoleArn":      access.DeployRoleArn,
-		"publishRoleArn":       access.PublishRoleArn,
-		"macosGateHook":        pulumi.String(macosGate),
-		"nextSteps":            nextSteps(cfg, access),
-		"vpcId":                net.VpcID,
-		"subnetIds":            net.SubnetIDs,
-		"agentsStackName":      agents.StackName,
-		"buildersStackName":    builders.StackName,
-		"deployStackName":      deployers.StackName,
-		"configBucketName":     config.Name,
-		"secretsBucketName":    secrets.Name,
-		"secretsLogBucketName": secretsLogs.Name,
-		"bootstrapScriptUrl":   config.ObjectURLs[agent.BootstrapKey],
-		"agentPolicyArn":       policy.Arn,
-		"agentTokenParameter":  token.Path,
-		"internalZoneId":       internal.ZoneID,
-		"downloadsBucketName":  downloads.Name,
-		// Path-style HTTPS works for a dotted bucket name, where the
-		// virtual-hosted form's certificate would not match.
-		"downloadsUrl": pulumi.Sprintf("https://s3.%s.amazonaws.com/%s/", cfg.Region, downloads.Name),
+		"ciPreviewRoleArn":          access.PreviewRoleArn,
+		"ciDeployRoleArn":           access.DeployRoleArn,
+		"publishRoleArn":            access.PublishRoleArn,
+		"macosGateHook":             pulumi.String(macosGate),
+		"nextSteps":                 nextSteps(cfg, access, site),
+		"vpcId":                     net.VpcID,
+		"subnetIds":                 net.SubnetIDs,
+		"agentsStackName":           agents.StackName,
+		"buildersStackName":         builders.StackName,
+		"deployStackName":           deployers.StackName,
+		"configBucketName":          config.Name,
+		"secretsBucketName":         secrets.Name,
+		"secretsLogBucketName":      secretsLogs.Name,
+		"bootstrapScriptUrl":        config.ObjectURLs[agent.BootstrapKey],
+		"agentPolicyArn":            policy.Arn,
+		"agentTokenParameter":       token.Path,
+		"internalZoneId":            internal.ZoneID,
+		"downloadsBucketName":       downloads.Name,
+		"downloadsUrl":              site.URL,
+		"downloadsValidationRecord": site.ValidationRecord,
 	} {
 		outputs[name] = value
 	}
@@ -373,9 +389,9 @@ func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error
 }
 
 // publish is the publish role's config, or nil.
-func publish(cfg *Config) *ciaccess.Publish {
+func publish(cfg *Config, distributionARN pulumi.StringOutput) *ciaccess.Publish {
 	if cfg.PublishPipeline == "" {
 		return nil
 	}
-	return &ciaccess.Publish{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch, BucketName: cfg.DownloadsBucketName}
+	return &ciaccess.Publish{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch, BucketName: cfg.DownloadsBucketName, DistributionARN: distributionARN}
 }

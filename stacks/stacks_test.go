@@ -118,7 +118,10 @@ func TestProdNamesAndOutputs(t *testing.T) {
 		"bootstrapScriptUrl", "agentPolicyArn", "internalZoneId", "downloadsUrl"} {
 		assert.Contains(t, p.Outputs, key)
 	}
-	assert.Equal(t, "https://s3.us-east-1.amazonaws.com/downloads.mtrlz.dev/", p.Outputs["downloadsUrl"].Value)
+	// Until the certificate for downloads.mtrlz.dev is issued (mtrlz.dev's
+	// zone is not managed here), the distribution's own name serves.
+	assert.Regexp(t, `^https://d[0-9a-f]+\.cloudfront\.net/$`, p.Outputs["downloadsUrl"].Value)
+	assert.Regexp(t, `^_[0-9a-f]+\.downloads\.mtrlz\.dev\. CNAME _[0-9a-f]+\.acm-validations\.aws\.$`, p.Outputs["downloadsValidationRecord"].Value)
 	assert.Equal(t, "s3://buildkite-config-mtrlz/bootstrap.sh", p.Outputs["bootstrapScriptUrl"].Value)
 }
 

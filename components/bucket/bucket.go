@@ -44,9 +44,10 @@ type AccessLogs struct {
 type Args struct {
 	// Name is the physical bucket name; it must follow S3's naming rules.
 	Name string
-	// PublicRead lets anyone download objects (s3:GetObject only). Listing,
-	// writing and ACLs stay closed. Use it only for the public downloads bucket.
-	PublicRead bool
+	// ReaderDistributionARN, when set, lets that CloudFront distribution
+	// (through its origin access control) read objects, and nothing else:
+	// the downloads bucket, served over HTTPS. No bucket is public.
+	ReaderDistributionARN pulumi.StringInput
 	// Versioned keeps every version of every object, so an overwritten
 	// secret or bootstrap script can be restored.
 	Versioned bool
@@ -156,14 +157,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	// All four flags on, except that a public-read bucket must accept the
-	// public GetObject statement of its own policy.
+	// All four flags on: no bucket is public.
 	accessBlock, err := s3.NewBucketPublicAccessBlock(ctx, label.Name(name, "public-access-block"), &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket.ID(),
 		BlockPublicAcls:       pulumi.Bool(true),
 		IgnorePublicAcls:      pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(!args.PublicRead),
-		RestrictPublicBuckets: pulumi.Bool(!args.PublicRead),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -186,16 +186,24 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	// Built from the name, not from bucket.Arn: the policy is then known at
-	// preview time, where a policy pack can read it.
-	policyJSON, err := Policy(ARN(args.Name), args.PublicRead, args.AcceptLogsFrom).JSON()
-	if err != nil {
-		return nil, err
+	// preview time, where a policy pack can read it (a reader distribution's
+	// ARN only after it exists).
+	var policyJSON pulumi.StringInput
+	if args.ReaderDistributionARN != nil {
+		policyJSON = args.ReaderDistributionARN.ToStringOutput().ApplyT(func(reader string) (string, error) {
+			return Policy(ARN(args.Name), reader, args.AcceptLogsFrom).JSON()
+		}).(pulumi.StringOutput)
+	} else {
+		static, err := Policy(ARN(args.Name), "", args.AcceptLogsFrom).JSON()
+		if err != nil {
+			return nil, err
+		}
+		policyJSON = pulumi.String(static)
 	}
-	// The public access block must be in place (and, for a public bucket,
-	// relaxed) before S3 accepts the policy.
+	// The public access block is in place before the policy.
 	if _, err := s3.NewBucketPolicy(ctx, label.Name(name, "policy"), &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(),
-		Policy: pulumi.String(policyJSON),
+		Policy: policyJSON,
 	}, parent, pulumi.DependsOn([]pulumi.Resource{accessBlock})); err != nil {
 		return nil, err
 	}

@@ -57,21 +57,23 @@ func statements(t *testing.T, policy string) map[string]map[string]any {
 	return bySid
 }
 
+const distribution = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"
+
 func TestPolicy(t *testing.T) {
 	const arn = "arn:aws:s3:::b"
 	tests := []struct {
-		name       string
-		publicRead bool
-		logsFrom   []string
-		wantSids   []string
+		name     string
+		reader   string
+		logsFrom []string
+		wantSids []string
 	}{
-		{"private", false, nil, []string{"DenyInsecureTransport"}},
-		{"public read", true, nil, []string{"DenyInsecureTransport", "PublicReadObjects"}},
-		{"log target", false, []string{"src"}, []string{"DenyInsecureTransport", "AcceptServerAccessLogs"}},
+		{"private", "", nil, []string{"DenyInsecureTransport"}},
+		{"read by a distribution", distribution, nil, []string{"DenyInsecureTransport", "CloudFrontReadsObjects"}},
+		{"log target", "", []string{"src"}, []string{"DenyInsecureTransport", "AcceptServerAccessLogs"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			js, err := Policy(arn, tt.publicRead, tt.logsFrom).JSON()
+			js, err := Policy(arn, tt.reader, tt.logsFrom).JSON()
 			require.NoError(t, err)
 			got := statements(t, js)
 			assert.Len(t, got, len(tt.wantSids))
@@ -82,10 +84,13 @@ func TestPolicy(t *testing.T) {
 			assert.Equal(t, "Deny", deny["Effect"])
 			assert.Equal(t, map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}, deny["Condition"])
 			assert.ElementsMatch(t, []any{arn, arn + "/*"}, deny["Resource"])
-			if pub, ok := got["PublicReadObjects"]; ok {
-				// Anyone may download; nobody may list or write.
-				assert.Equal(t, []any{"s3:GetObject"}, pub["Action"])
-				assert.Equal(t, []any{arn + "/*"}, pub["Resource"])
+			if cf, ok := got["CloudFrontReadsObjects"]; ok {
+				// That one distribution may read objects; nobody may list
+				// or write, and nobody else may read.
+				assert.Equal(t, map[string]any{"Service": "cloudfront.amazonaws.com"}, cf["Principal"])
+				assert.Equal(t, []any{"s3:GetObject"}, cf["Action"])
+				assert.Equal(t, []any{arn + "/*"}, cf["Resource"])
+				assert.Equal(t, map[string]any{"StringEquals": map[string]any{"AWS:SourceArn": distribution}}, cf["Condition"])
 			}
 			if logs, ok := got["AcceptServerAccessLogs"]; ok {
 				assert.Equal(t, map[string]any{"Service": "logging.s3.amazonaws.com"}, logs["Principal"])
@@ -106,7 +111,7 @@ func TestBucketSettings(t *testing.T) {
 		wantRules     int
 	}{
 		{"private versioned", Args{Name: "private-bucket", Versioned: true, Protect: true}, false, true, false, 1},
-		{"public downloads", Args{Name: "downloads.example.com", PublicRead: true, Versioned: true, NoncurrentVersionDays: 30, Protect: true}, true, true, false, 2},
+		{"downloads behind CloudFront", Args{Name: "downloads.example.com", ReaderDistributionARN: pulumi.String(distribution), Versioned: true, NoncurrentVersionDays: 30, Protect: true}, true, true, false, 2},
 		{"logged", Args{Name: "logged-bucket", AccessLogs: &AccessLogs{Bucket: pulumi.String("log-bucket"), Prefix: "logged/"}}, false, false, true, 1},
 	}
 	for _, tt := range tests {
@@ -136,8 +141,8 @@ func TestBucketSettings(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, true, block.Input("blockPublicAcls"))
 			assert.Equal(t, true, block.Input("ignorePublicAcls"))
-			assert.Equal(t, !tt.wantPublic, block.Input("blockPublicPolicy"))
-			assert.Equal(t, !tt.wantPublic, block.Input("restrictPublicBuckets"))
+			assert.Equal(t, true, block.Input("blockPublicPolicy"), "no bucket is public")
+			assert.Equal(t, true, block.Input("restrictPublicBuckets"))
 
 			own, err := p.Get("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "b-ownership")
 			require.NoError(t, err)
@@ -152,8 +157,8 @@ func TestBucketSettings(t *testing.T) {
 			require.NoError(t, err)
 			sids := statements(t, pol.Input("policy").(string))
 			assert.Contains(t, sids, "DenyInsecureTransport")
-			_, public := sids["PublicReadObjects"]
-			assert.Equal(t, tt.wantPublic, public)
+			_, read := sids["CloudFrontReadsObjects"]
+			assert.Equal(t, tt.wantPublic, read, "only a distribution's bucket lets it read")
 			assert.Contains(t, pol.Dependencies, block.URN, "the policy waits for the access block")
 
 			assert.Len(t, p.Find("aws:s3/bucketVersioningV2:BucketVersioningV2", ""), boolToInt(tt.wantVersioned))

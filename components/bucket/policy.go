@@ -6,10 +6,11 @@ import (
 
 // Policy is the one bucket-policy builder of the program. Every bucket
 // denies requests that do not use TLS (AWS Config rule
-// s3-bucket-ssl-requests-only). A public-read bucket also lets anyone call
-// s3:GetObject on its objects, and nothing else. A log bucket lets S3's
-// logging service write access logs for the named source buckets only.
-func Policy(bucketARN string, publicRead bool, acceptLogsFrom []string) policydoc.Document {
+// s3-bucket-ssl-requests-only). A bucket served by CloudFront lets that one
+// distribution (readerDistributionARN) call s3:GetObject through its origin
+// access control, and nothing else. A log bucket lets S3's logging service
+// write access logs for the named source buckets only.
+func Policy(bucketARN, readerDistributionARN string, acceptLogsFrom []string) policydoc.Document {
 	statements := []policydoc.Statement{{
 		Sid:       "DenyInsecureTransport",
 		Effect:    "Deny",
@@ -18,13 +19,14 @@ func Policy(bucketARN string, publicRead bool, acceptLogsFrom []string) policydo
 		Resource:  []string{bucketARN, bucketARN + "/*"},
 		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
 	}}
-	if publicRead {
+	if readerDistributionARN != "" {
 		statements = append(statements, policydoc.Statement{
-			Sid:       "PublicReadObjects",
+			Sid:       "CloudFrontReadsObjects",
 			Effect:    "Allow",
-			Principal: "*",
+			Principal: map[string]any{"Service": "cloudfront.amazonaws.com"},
 			Action:    []string{"s3:GetObject"},
 			Resource:  []string{bucketARN + "/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"AWS:SourceArn": readerDistributionARN}},
 		})
 	}
 	if len(acceptLogsFrom) > 0 {

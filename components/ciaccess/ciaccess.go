@@ -105,14 +105,19 @@ type Access struct {
 // origin's head: the pipeline and branch must be on their allow-list.
 type Publish struct {
 	Pipeline, Branch string
-	// BucketName is where it may put objects, and nothing else.
-	BucketName string
+	// BucketName is where it may put objects, and DistributionARN the
+	// CloudFront distribution in front of it, whose cache it may invalidate.
+	BucketName      string
+	DistributionARN pulumi.StringInput
 }
 
 // PublishPolicy lets the publishing pipeline put, list and read objects of
-// the downloads bucket, and nothing else.
-func PublishPolicy(bucketName string) policydoc.Document {
+// the downloads bucket and invalidate the distribution's cache, and
+// nothing else.
+func PublishPolicy(bucketName, distributionARN string) policydoc.Document {
 	return policydoc.New(
+		policydoc.Statement{Sid: "InvalidateCache", Effect: "Allow", Action: []string{"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"},
+			Resource: []string{distributionARN}},
 		policydoc.Statement{Sid: "PutDownloads", Effect: "Allow", Action: []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
 			Resource: []string{"arn:aws:s3:::" + bucketName + "/*"}},
 		policydoc.Statement{Sid: "ListDownloads", Effect: "Allow", Action: []string{"s3:ListBucket"},
@@ -138,8 +143,8 @@ func (a Args) Validate() error {
 		if err := ValidateBranch(p.Branch); err != nil {
 			errs = append(errs, fmt.Errorf("Publish: %w", err))
 		}
-		if p.BucketName == "" {
-			errs = append(errs, errors.New("Publish.BucketName is required"))
+		if p.BucketName == "" || p.DistributionARN == nil {
+			errs = append(errs, errors.New("Publish.BucketName and DistributionARN are required"))
 		}
 	}
 	if a.AgentQueue == "" {
@@ -328,13 +333,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err != nil {
 			return nil, err
 		}
-		policy, err := PublishPolicy(p.BucketName).JSON()
-		if err != nil {
-			return nil, err
-		}
+		policy := p.DistributionARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
+			return PublishPolicy(p.BucketName, arn).JSON()
+		}).(pulumi.StringOutput)
 		if _, err := iam.NewRolePolicy(ctx, label.Name(name, "publish-downloads"), &iam.RolePolicyArgs{
 			Role:   publish.Name,
-			Policy: pulumi.String(policy),
+			Policy: policy,
 		}, parent); err != nil {
 			return nil, err
 		}

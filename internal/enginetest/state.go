@@ -59,6 +59,9 @@ func (p *Project) Export(t testing.TB, stack string) []Resource {
 func FromPlan(p *plan.Plan) []Resource {
 	var rs []Resource
 	for _, r := range p.Registered() {
+		if strings.HasPrefix(r.Type, "pulumi:providers:") {
+			continue // as Export: the engine's own
+		}
 		inputs := map[string]any{}
 		for k, v := range r.Inputs {
 			inputs[string(k)] = plan.Plain(v, true)

@@ -105,6 +105,32 @@ func Attributes(typ, urn string, inputs resource.PropertyMap, at Place, id strin
 		return pick("vpce-" + h[:17]), nil
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		return pick(in("key")), map[string]any{"versionId": h[:32]}
+	case "aws:acm/certificate:Certificate":
+		a := pick(arn("acm", at.Region, "certificate/"+h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:32]))
+		domain := in("domainName")
+		return a, map[string]any{"arn": a, "status": "PENDING_VALIDATION", "domainValidationOptions": []any{map[string]any{
+			"domainName":          domain,
+			"resourceRecordName":  "_" + h[32:48] + "." + domain + ".",
+			"resourceRecordType":  "CNAME",
+			"resourceRecordValue": "_" + h[48:64] + ".acm-validations.aws.",
+		}}}
+	case "aws:acm/certificateValidation:CertificateValidation":
+		return pick(in("certificateArn")), nil
+	case "aws:cloudfront/distribution:Distribution":
+		id := pick("E" + strings.ToUpper(h[:13]))
+		return id, map[string]any{"arn": fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", at.Account, id),
+			"domainName": "d" + h[13:26] + ".cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed"}
+	case "aws:cloudfront/originAccessControl:OriginAccessControl", "aws:cloudfront/cachePolicy:CachePolicy":
+		return pick("E" + strings.ToUpper(h[:13])), nil
+	case "aws:route53/record:Record":
+		return pick(in("zoneId") + "_" + in("name") + "_" + in("type")), map[string]any{"fqdn": strings.TrimSuffix(in("name"), ".")}
+	case "aws:cloudwatch/logGroup:LogGroup":
+		group := pick(in("name"))
+		return group, map[string]any{"arn": arn("logs", at.Region, "log-group:"+group)}
+	case "aws:cloudwatch/logDeliverySource:LogDeliverySource":
+		return pick(in("name")), map[string]any{"arn": arn("logs", at.Region, "delivery-source:"+in("name"))}
+	case "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination":
+		return pick(in("name")), map[string]any{"arn": arn("logs", at.Region, "delivery-destination:"+in("name"))}
 	case "github:index/branchProtection:BranchProtection":
 		// A GraphQL node ID; <repository>:<pattern> is only how it is imported.
 		return pick("BPR_" + h[:16]), nil

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -25,6 +26,9 @@ type Mocks struct {
 
 	mu       sync.Mutex
 	recorded []Resource
+	// regions of explicit providers, by their reference ("URN::ID"): a
+	// resource they manage lives there, not in the stack's region.
+	regions map[string]string
 }
 
 var _ pulumi.MockResourceMonitor = (*Mocks)(nil)
@@ -62,8 +66,24 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if !args.Custom {
 		return "", resource.PropertyMap{}, nil
 	}
+	at := fakecloud.Place{Account: m.Account, Region: m.Region}
+	m.mu.Lock()
+	if region, ok := m.regions[args.Provider]; ok {
+		at.Region = region
+	}
+	m.mu.Unlock()
 	// An imported resource keeps the ID it was adopted by.
-	id, computed := fakecloud.Attributes(args.TypeToken, r.URN, args.Inputs, fakecloud.Place{Account: m.Account, Region: m.Region}, args.ID)
+	id, computed := fakecloud.Attributes(args.TypeToken, r.URN, args.Inputs, at, args.ID)
+	if strings.HasPrefix(args.TypeToken, "pulumi:providers:") {
+		if region := args.Inputs["region"]; region.IsString() {
+			m.mu.Lock()
+			if m.regions == nil {
+				m.regions = map[string]string{}
+			}
+			m.regions[r.URN+"::"+id] = region.StringValue()
+			m.mu.Unlock()
+		}
+	}
 	return id, fakecloud.State(args.Inputs, computed), nil
 }
 
