@@ -4,8 +4,8 @@
 // checks the result against the policy pack, and estimates what the agents
 // cost. It prints a tree, or with -json one JSON document.
 //
-//	go run ./scripts/plan -stack prod
-//	go run ./scripts/plan -stack prod -json
+//	go run ./cmd/plan -stack prod
+//	go run ./cmd/plan -stack prod -json
 //
 // It exits with status 1 on invalid config (naming each key, before
 // anything is planned) and on any mandatory policy violation.
