@@ -101,20 +101,11 @@ func (a Args) Validate() error {
 	if err := a.ValidateStackName(); err != nil {
 		errs = append(errs, err)
 	}
-	if a.MinSize < 0 {
-		errs = append(errs, fmt.Errorf("MinSize must be >= 0, got %d", a.MinSize))
-	}
-	if a.MaxSize < 1 {
-		errs = append(errs, fmt.Errorf("MaxSize must be >= 1, got %d", a.MaxSize))
-	}
-	if a.MinSize > a.MaxSize {
-		errs = append(errs, fmt.Errorf("MinSize (%d) must not exceed MaxSize (%d)", a.MinSize, a.MaxSize))
+	for _, p := range ValidateSize(a.Queue, a.MinSize, a.MaxSize, a.InstanceTypes) {
+		errs = append(errs, fmt.Errorf("%s %w", p.Field, p.Err))
 	}
 	if a.KeepWarm && (a.MinSize < 1 || a.MinSize != a.MaxSize) {
 		errs = append(errs, errors.New("KeepWarm needs MinSize = MaxSize >= 1: a fixed baseline whose caches are kept; put burst capacity in a stack of its own on the same queue"))
-	}
-	if len(a.InstanceTypes) == 0 || len(a.InstanceTypes) > 25 {
-		errs = append(errs, fmt.Errorf("need 1 to 25 instance types, got %d", len(a.InstanceTypes)))
 	}
 	if !a.KeepWarm && a.ScaleInIdleSeconds < 60 {
 		errs = append(errs, fmt.Errorf("ScaleInIdleSeconds must be >= 60 (0 would keep idle instances forever), got %d", a.ScaleInIdleSeconds))
@@ -151,6 +142,48 @@ func (a Args) Validate() error {
 }
 
 // ValidateStackName checks the CloudFormation stack name rules.
+// SizeProblem is a problem of one field of a stack's size, so that a
+// caller (the stack config) can name its own key for it.
+type SizeProblem struct {
+	Field string // Queue, MinSize, MaxSize or InstanceTypes
+	Err   error
+}
+
+var queueName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
+
+// ValidateQueue is the one check of a Buildkite queue name.
+func ValidateQueue(queue string) error {
+	if !queueName.MatchString(queue) {
+		return fmt.Errorf("%q must be 1-100 letters, digits, dots, hyphens or underscores", queue)
+	}
+	return nil
+}
+
+// ValidateSize is the one check of a stack's queue and size: the
+// component's and the stack config's.
+func ValidateSize(queue string, minSize, maxSize int, instanceTypes []string) []SizeProblem {
+	var ps []SizeProblem
+	bad := func(field, format string, args ...any) {
+		ps = append(ps, SizeProblem{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	if err := ValidateQueue(queue); err != nil {
+		bad("Queue", "%v", err)
+	}
+	if minSize < 0 {
+		bad("MinSize", "must be >= 0, got %d", minSize)
+	}
+	if maxSize < 1 {
+		bad("MaxSize", "must be >= 1, got %d", maxSize)
+	}
+	if minSize > maxSize {
+		bad("MaxSize", "must be >= MinSize (%d), got %d", minSize, maxSize)
+	}
+	if len(instanceTypes) == 0 || len(instanceTypes) > 25 {
+		bad("InstanceTypes", "needs 1 to 25 instance types, got %d", len(instanceTypes))
+	}
+	return ps
+}
+
 func (a Args) ValidateStackName() error {
 	if !stackName.MatchString(a.StackName) {
 		return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens (at most 128)", a.StackName)

@@ -159,7 +159,7 @@ func TestInvalidArgs(t *testing.T) {
 		args    Args
 		wantErr string
 	}{
-		{"min above max", mod(func(a *Args) { a.MinSize, a.MaxSize = 3, 2 }), "must not exceed MaxSize"},
+		{"min above max", mod(func(a *Args) { a.MinSize, a.MaxSize = 3, 2 }), "MaxSize must be >= MinSize (3)"},
 		{"negative min", mod(func(a *Args) { a.MinSize = -1 }), "MinSize must be >= 0"},
 		{"unpinned", mod(func(a *Args) { a.TemplateVersion = "latest" }), "not pinned"},
 		{"warm without baseline", mod(func(a *Args) { a.KeepWarm = true }), "KeepWarm needs MinSize = MaxSize >= 1"},

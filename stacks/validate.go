@@ -1,0 +1,234 @@
+package stacks
+
+// Validation of the whole config: each value, and the relations between
+// values, every error naming its full key.
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"mtrlz.dev/ci-infra/agent"
+	"mtrlz.dev/ci-infra/components/agentpolicy"
+	"mtrlz.dev/ci-infra/components/agentstack"
+	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/network"
+	"mtrlz.dev/ci-infra/components/team"
+	"mtrlz.dev/ci-infra/components/zone"
+	"mtrlz.dev/ci-infra/internal/cost"
+)
+
+var (
+	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
+	bucketSuffixPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+)
+
+// Validate checks every value and every relation between values. Each
+// error starts with the full key it is about.
+func (c *Config) Validate(project string) error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		if !strings.Contains(key, ":") {
+			key = project + ":" + key
+		}
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+
+	if !regionPattern.MatchString(c.Region) {
+		bad("aws:region", "%q is not an AWS region such as us-east-1", c.Region)
+	} else if !slices.Contains(cost.Regions(), c.Region) {
+		bad("aws:region", "%q has no prices in internal/cost/prices.csv (have %s); add them to use it", c.Region, strings.Join(cost.Regions(), ", "))
+	}
+
+	switch {
+	case !bucketSuffixPattern.MatchString(c.BucketSuffix):
+		bad("bucketSuffix", "%q must be lowercase letters, digits and inner hyphens: no capitals (S3 refuses them) and no dots (a dotted bucket name breaks TLS for virtual-hosted S3 requests, which is how the agents fetch)", c.BucketSuffix)
+	default:
+		for _, name := range []string{c.ConfigBucketName(), c.SecretsBucketName(), c.SecretsLogBucketName()} {
+			if err := bucket.ValidateName(name); err != nil {
+				bad("bucketSuffix", "%v", err)
+			}
+		}
+	}
+
+	if err := agentpolicy.ValidateName(c.AgentPolicyName); err != nil {
+		bad("agentPolicyName", "%v", err)
+	}
+	if err := zone.ValidateDomain(c.InternalZoneName); err != nil {
+		bad("internalZoneName", "%v", err)
+	}
+	if err := bucket.ValidateName(c.DownloadsBucketName); err != nil {
+		bad("downloadsBucketName", "%v", err)
+	}
+	if c.DownloadsNoncurrentVersionDays < 1 {
+		bad("downloadsNoncurrentVersionDays", "must be at least 1 (days a replaced download is kept), got %d", c.DownloadsNoncurrentVersionDays)
+	}
+	if err := network.ValidateCIDR(c.VpcCIDR); err != nil {
+		bad("vpcCidr", "%v", err)
+	}
+	if len(c.AvailabilityZones) == 1 {
+		bad("availabilityZones", "needs at least two zones (or none, for %sa and %sb)", c.Region, c.Region)
+	}
+	for _, az := range c.AvailabilityZones {
+		if !strings.HasPrefix(az, c.Region) || len(az) != len(c.Region)+1 {
+			bad("availabilityZones", "%q is not a zone of %s (such as %sa)", az, c.Region, c.Region)
+		}
+	}
+	contract, err := agentstack.ContractFor(c.ElasticStackVersion)
+	if err != nil {
+		bad("elasticStackVersion", "%v", err)
+	} else if c.AgentKeyName != "" {
+		if err := contract.Check("KeyName", c.AgentKeyName); err != nil {
+			bad("agentKeyName", "%v", err)
+		}
+	}
+
+	c.validateStack(bad, "agents", c.AgentsStackName, c.AgentsQueue, c.AgentsMinSize, c.AgentsMaxSize, c.AgentsInstanceTypes)
+	c.validateStack(bad, "builders", c.BuildersStackName, c.BuildersQueue, c.BuildersMinSize, c.BuildersMaxSize, c.BuildersInstanceTypes)
+	if c.AgentsScaleInIdleSeconds < 60 {
+		bad("agentsScaleInIdleSeconds", "must be at least 60 seconds (0 would keep idle test agents forever), got %d", c.AgentsScaleInIdleSeconds)
+	}
+	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage} {
+		if pct < 0 || pct > 100 {
+			bad(key, "must be a percentage from 0 to 100, got %d", pct)
+		}
+	}
+	if c.BuildersMinSize < 1 {
+		bad("buildersMinSize", "must be at least 1: the builders exist to keep a warm build cache, got %d", c.BuildersMinSize)
+	}
+	if c.AgentsStackName == c.BuildersStackName {
+		bad("buildersStackName", "%q is also agentsStackName; the two stacks need different names", c.BuildersStackName)
+	}
+	if c.AgentsQueue == c.BuildersQueue {
+		bad("buildersQueue", "%q is also agentsQueue; pipelines pick builders by queue, so the queues must differ", c.BuildersQueue)
+	}
+	if err := (agentstack.Args{StackName: c.BuildersBurstStackName}).ValidateStackName(); err != nil {
+		bad("buildersBurstStackName", "%v", err)
+	} else if c.BuildersBurstStackName == c.AgentsStackName || c.BuildersBurstStackName == c.BuildersStackName || c.BuildersBurstStackName == c.DeployStackName {
+		bad("buildersBurstStackName", "%q is also the name of another agent stack", c.BuildersBurstStackName)
+	}
+	if err := (agentstack.Args{StackName: c.DeployStackName}).ValidateStackName(); err != nil {
+		bad("deployStackName", "%v", err)
+	} else if c.DeployStackName == c.AgentsStackName || c.DeployStackName == c.BuildersStackName {
+		bad("deployStackName", "%q is also the name of another agent stack", c.DeployStackName)
+	}
+	if err := agentstack.ValidateQueue(c.DeployQueue); err != nil {
+		bad("deployQueue", "%v", err)
+	} else if c.DeployQueue == c.AgentsQueue || c.DeployQueue == c.BuildersQueue {
+		bad("deployQueue", "%q is also the queue of another stack: the CI roles trust this queue alone, so no other agent may serve it", c.DeployQueue)
+	}
+
+	c.validateGitHub(bad)
+	c.validateAdopt(bad)
+	if c.PublishPipeline != "" {
+		if err := ciaccess.ValidateSlug("pipeline", c.PublishPipeline); err != nil {
+			bad("publishPipeline", "%v", err)
+		}
+		if err := ciaccess.ValidateBranch(c.PublishBranch); err != nil {
+			bad("publishBranch", "%v", err)
+		}
+		if c.PublishPipeline == c.CIPipeline {
+			bad("publishPipeline", "%q is this repository's own pipeline; the publish role is for the main repository's", c.PublishPipeline)
+		}
+	}
+	for key, err := range map[string]error{
+		"buildkiteOrg":   ciaccess.ValidateSlug("organization", c.BuildkiteOrg),
+		"ciPipeline":     ciaccess.ValidateSlug("pipeline", c.CIPipeline),
+		"ciDeployBranch": ciaccess.ValidateBranch(c.CIDeployBranch),
+	} {
+		if err != nil {
+			bad(key, "%v", err)
+		}
+	}
+
+	if len(errs) > 0 {
+		return configError(errs)
+	}
+	return nil
+}
+
+func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
+	if !githubid.IsLogin(c.GitHubOrg) {
+		bad("github:owner", "%q is not a GitHub organisation login (%s)", c.GitHubOrg, githubid.LoginRule)
+	}
+	if !githubid.IsTeamSlug(c.TrustedTeamName) {
+		bad("trustedTeamName", "%q must be a team slug: lowercase letters, digits, hyphens, underscores", c.TrustedTeamName)
+	}
+	if err := agent.ValidateAPIURL(c.GitHubAPIURL); err != nil {
+		bad("githubApiUrl", "%v", err)
+	}
+	memberErrs, maintainerErrs := team.ValidateMembers(c.TrustedTeamMembers, c.TrustedTeamMaintainers)
+	for _, err := range memberErrs {
+		bad("trustedTeamMembers", "%v", err)
+	}
+	for _, err := range maintainerErrs {
+		bad("trustedTeamMaintainers", "%v", err)
+	}
+	// An empty team is safe: the gate asks GitHub, and nobody is a member.
+	if c.ForkBuildsFromTeam && c.BuildSafetyGitHubToken == nil {
+		bad("buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true, its default (a read-only token that can read %s's team memberships); run `%s`, or set forkBuildsFromTeam to false to refuse every fork build", c.GitHubOrg, setHint("buildSafetyGithubToken", true))
+	}
+
+	seen := map[string]bool{}
+	webhooks := false
+	for i, r := range c.Repositories {
+		key := fmt.Sprintf("repositories[%d]", i)
+		name := strings.ToLower(r.Name)
+		if seen[name] {
+			bad("repositories", "%q is listed twice", r.Name)
+		}
+		seen[name] = true
+		webhooks = webhooks || len(r.Webhooks) > 0
+		args := r.guardrails(pulumi.String("validation only"), false)
+		if err := args.Validate(); err != nil {
+			for _, e := range flatten(err) {
+				bad("repositories", "%s (%s): %v", key, r.Name, e)
+			}
+		}
+	}
+	if c.AdoptGuardrails && !c.ManageGitHub {
+		bad("adoptGuardrails", "is true but manageGitHub is false: a stack that does not manage GitHub adopts nothing there")
+	}
+	if c.DockerHubLogin {
+		for key, v := range map[string]*pulumi.StringOutput{"dockerHubUser": c.DockerHubUser, "dockerHubPassword": c.DockerHubPassword} {
+			if v == nil {
+				bad(key, "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); run `%s`, or set dockerHubLogin to false", setHint(key, true))
+			}
+		}
+	}
+	if webhooks && c.WebhookSecret == nil {
+		bad("webhookSecret", "is needed to sign the configured webhooks; run `%s`", setHint("webhookSecret", true))
+	}
+}
+
+// flatten splits a joined error into its parts.
+func flatten(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}
+
+func (c *Config) validateStack(bad func(key, format string, args ...any), role, stackName, queue string, minSize, maxSize int, types []string) {
+	if err := (agentstack.Args{StackName: stackName}).ValidateStackName(); err != nil {
+		bad(role+"StackName", "%v", err)
+	}
+	for _, p := range agentstack.ValidateSize(queue, minSize, maxSize, types) {
+		bad(role+p.Field, "%v", p.Err)
+	}
+	seen := map[string]bool{}
+	for _, t := range types {
+		if seen[t] {
+			bad(role+"InstanceTypes", "%q is listed twice", t)
+		}
+		seen[t] = true
+		if _, err := cost.HourlyPrice(c.Region, t); err != nil && slices.Contains(cost.Regions(), c.Region) {
+			bad(role+"InstanceTypes", "%v", err)
+		}
+	}
+}
