@@ -7,7 +7,7 @@ import "sort"
 // (elastic-ci-stack-s3-secrets-hooks, s3secrets-helper/secrets/secrets.go):
 // the SSH key first, then the env files, then secret-files/NAME exported as
 // NAME. This is the one table of them; the policy pack's list of secret
-// objects (policies/objects.rego) is generated from it.
+// objects (policies/generated.rego) is generated from it.
 const (
 	// PrivateSSHKeyKey is the deploy key, loaded into the job's ssh-agent.
 	PrivateSSHKeyKey = "private_ssh_key"

@@ -4,12 +4,8 @@ package ci_infra
 
 import rego.v1
 
-# Settings. Kept here, reviewed like code; the Go tests keep
-# allowed_instance_types equal to internal/cost/prices.csv.
-allowed_instance_types := {
-	"c5.xlarge", "c5.2xlarge", "c5.4xlarge", "c6a.2xlarge", "c6i.2xlarge",
-	"c7i.2xlarge", "m5.2xlarge", "m6i.2xlarge",
-}
+# Settings. Kept here, reviewed like code. The instance types and the
+# secrets bucket's objects come from Go's tables (generated.rego).
 
 # The most instances any agent stack may scale to.
 max_size_ceiling := 10

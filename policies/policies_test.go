@@ -6,12 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
 	"mtrlz.dev/ci-infra/stacks"
@@ -279,21 +276,6 @@ func TestTrustedTeamWarning(t *testing.T) {
 	assert.Empty(t, vs)
 }
 
-func TestAllowedInstanceTypesMatchThePriceTable(t *testing.T) {
-	src, err := modules.ReadFile("lib.rego")
-	require.NoError(t, err)
-	rs, err := rego.New(rego.Query("data.ci_infra.allowed_instance_types"), rego.Module("lib.rego", string(src)),
-		rego.SetRegoVersion(ast.RegoV0)).Eval(context.Background())
-	require.NoError(t, err)
-	var got []string
-	for _, v := range rs[0].Expressions[0].Value.([]any) {
-		got = append(got, v.(string))
-	}
-	for _, region := range cost.Regions() {
-		assert.ElementsMatch(t, cost.InstanceTypes(region), got, "prices.csv (%s) and the pack's allowed_instance_types must list the same types", region)
-	}
-}
-
 func TestSecretsReachTheRulesWrapped(t *testing.T) {
 	param := named(t, prodInputs(t), "agent-token-parameter")
 	v, ok := param["value"].(map[string]any)
@@ -301,6 +283,6 @@ func TestSecretsReachTheRulesWrapped(t *testing.T) {
 	assert.Contains(t, v, "Element")
 }
 
-func TestObjectsRegoIsGeneratedFromTheOneTable(t *testing.T) {
-	plantest.GoldenFile(t, "objects.rego", []byte(ObjectsRego()))
+func TestGeneratedRegoComesFromTheGoTables(t *testing.T) {
+	plantest.GoldenFile(t, "generated.rego", []byte(GeneratedRego()))
 }

@@ -92,7 +92,7 @@ func Golden(t testing.TB, name string, got []byte) {
 }
 
 // GoldenFile is Golden for a file at any path of the package: a generated
-// file that the program itself reads (policies/objects.rego).
+// file that the program itself reads (policies/generated.rego).
 func GoldenFile(t testing.TB, path string, got []byte) {
 	t.Helper()
 	if *update {
