@@ -18,8 +18,15 @@ import (
 	"mtrlz.dev/ci-infra/components/policydoc"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:ci:PipelineAccess"
+// TypeToken is the Pulumi type of the component: one name for the concept,
+// as in the package and the stack's logical name "ci-access".
+const TypeToken = "ci-infra:ci:CIAccess"
+
+// formerTypeTokens are the types this component had in stacks already
+// deployed. The type is part of the URN of the component and of every child,
+// so without these aliases a rename would make the engine replace the OIDC
+// provider and the roles (internal/enginetest proves it does not).
+var formerTypeTokens = []string{"ci-infra:ci:PipelineAccess"}
 
 // Buildkite's OIDC issuer, and the audience the pipeline requests.
 const (
@@ -227,9 +234,14 @@ func previewDeny(secretObjectsARN, secretParameterARN string) policydoc.Document
 // New declares the provider and the roles.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Access, error) {
 	if err := args.Validate(); err != nil {
-		return nil, fmt.Errorf("pipeline access %s: %w", name, err)
+		return nil, fmt.Errorf("ci access %s: %w", name, err)
 	}
 	a := &Access{}
+	var aliases []pulumi.Alias
+	for _, t := range formerTypeTokens {
+		aliases = append(aliases, pulumi.Alias{Type: pulumi.String(t)})
+	}
+	opts = append(opts[:len(opts):len(opts)], pulumi.Aliases(aliases))
 	if err := ctx.RegisterComponentResource(TypeToken, name, a, opts...); err != nil {
 		return nil, err
 	}
