@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 const (
@@ -51,7 +51,7 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestRenderedHookPassesShellcheck(t *testing.T) {
-	path := plantest.ShellcheckPath(t)
+	path := testenv.ShellcheckPath(t)
 	hook, err := RenderEnv(EnvParams{Org: testOrg, Team: testTeam, APIURL: "https://api.github.com", TokenURL: testTokenURL, ForkBuildsFromTeam: true})
 	require.NoError(t, err)
 	cmd := exec.Command(path, "--shell=bash", "--severity=style", "-")

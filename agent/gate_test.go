@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // The gate's bounds in these tests: short, so that hanging S3 and GitHub
@@ -66,7 +66,7 @@ type gateWorld struct {
 }
 
 func newGateWorld(t *testing.T) *gateWorld {
-	w := &gateWorld{moto: plantest.StartMoto(t)}
+	w := &gateWorld{moto: testenv.StartMoto(t)}
 	putToken(t, w.moto)
 
 	memberships := map[string]string{"alice": "active", "pat": "pending"}

@@ -1,7 +1,6 @@
 package docs
 
 import (
-	"flag"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -11,9 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the generated part of architecture.md")
+	"mtrlz.dev/ci-infra/internal/testenv"
+)
 
 const module = "mtrlz.dev/ci-infra"
 
@@ -24,7 +23,7 @@ var layers = []struct {
 	name     string
 	prefixes []string
 }{
-	{"entry points and tests", []string{".", "cmd/", "internal/plantest", "internal/enginetest", "scripts", "docs"}},
+	{"entry points and tests", []string{".", "cmd/", "internal/plantest", "internal/enginetest", "internal/testenv", "scripts", "docs"}},
 	{"composition", []string{"stacks"}},
 	{"checks on a plan", []string{"policies", "internal/fleet"}},
 	{"what is deployed", []string{"components/", "agent"}},
@@ -181,7 +180,7 @@ func render(graph map[string][]string) string {
 
 // isTest tells the packages that only tests use; the picture leaves them out.
 func isTest(dir string) bool {
-	return dir == "internal/plantest" || dir == "internal/enginetest" || dir == "scripts" || dir == "docs"
+	return dir == "internal/plantest" || dir == "internal/testenv" || dir == "internal/enginetest" || dir == "scripts" || dir == "docs"
 }
 
 const (
@@ -205,7 +204,7 @@ func TestArchitecturePictureFollowsTheCode(t *testing.T) {
 	if old == want {
 		return
 	}
-	if *update {
+	if testenv.Update() {
 		if err := os.WriteFile(file, []byte(before+begin+want+end+after), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 	"mtrlz.dev/ci-infra/stacks"
 )
 
@@ -284,5 +285,5 @@ func TestSecretsReachTheRulesWrapped(t *testing.T) {
 }
 
 func TestGeneratedRegoComesFromTheGoTables(t *testing.T) {
-	plantest.GoldenFile(t, "generated.rego", []byte(GeneratedRego()))
+	testenv.GoldenFile(t, "generated.rego", []byte(GeneratedRego()))
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 var drArgs = []string{"--stack", "dr2", "--region", "us-west-2", "--bucket-suffix", "mtrlz-dr2", "--downloads-bucket", "downloads-dr2.mtrlz.dev"}
@@ -21,10 +21,10 @@ var drArgs = []string{"--stack", "dr2", "--region", "us-west-2", "--bucket-suffi
 func drProject(t *testing.T) string {
 	dir := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "scripts"), 0o755))
-	src, err := os.ReadFile(filepath.Join(plantest.Root(t), "scripts", "dr-rebuild"))
+	src, err := os.ReadFile(filepath.Join(testenv.Root(t), "scripts", "dr-rebuild"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "scripts", "dr-rebuild"), src, 0o755))
-	prod, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	prod, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
 	require.NoError(t, err)
 	prod = append(prod, []byte("  ci-infra:buildkiteAgentToken:\n    secure: v1:not-real-ciphertext\n")...)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), prod, 0o644))

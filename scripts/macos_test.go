@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 const macosMembershipToken = "test-membership-token-not-real"
@@ -34,7 +34,7 @@ func macosAgent(t *testing.T, gh string) string {
 	}
 	var configs []string
 	for run := 1; run <= 2; run++ {
-		cmd := exec.Command(filepath.Join(plantest.Root(t), "scripts", "macos-agent-setup"),
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "macos-agent-setup"),
 			"--gate", filepath.Join(dir, "gate"), "--agent-token-file", filepath.Join(dir, "agent-token"),
 			"--membership-token-file", filepath.Join(dir, "membership-token"))
 		cmd.Env = append(os.Environ(), "SKIP_BREW=1", "MACOS_AGENT_PREFIX="+filepath.Join(dir, "prefix"))

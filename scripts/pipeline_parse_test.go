@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // The pipeline as Buildkite's own parser and interpolation read it
 // (github.com/buildkite/go-pipeline, what the agent's pipeline upload uses).
 func parsedPipeline(t *testing.T) *pipeline.Pipeline {
 	t.Helper()
-	f, err := os.Open(filepath.Join(plantest.Root(t), ".buildkite", "pipeline.yml"))
+	f, err := os.Open(filepath.Join(testenv.Root(t), ".buildkite", "pipeline.yml"))
 	require.NoError(t, err)
 	defer f.Close()
 	p, err := pipeline.Parse(f)

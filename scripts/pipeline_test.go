@@ -15,7 +15,7 @@ import (
 	"github.com/buildkite/go-pipeline/ordered"
 
 	"mtrlz.dev/ci-infra/components/ciaccess"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // step is what the tests read of a step, from Buildkite's own parser.
@@ -59,7 +59,7 @@ func pipelineSteps(t *testing.T) map[string]step {
 
 // deployBranch is the default of ciDeployBranch in Pulumi.yaml.
 func deployBranch(t *testing.T) string {
-	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.yaml"))
 	require.NoError(t, err)
 	var project struct {
 		Config map[string]struct{ Default any }
@@ -101,7 +101,7 @@ func TestPipeline(t *testing.T) {
 			continue
 		}
 		script := strings.Fields(s.Command)[0]
-		info, err := os.Stat(filepath.Join(plantest.Root(t), script))
+		info, err := os.Stat(filepath.Join(testenv.Root(t), script))
 		if assert.NoError(t, err, "step %s runs %s", s.Key, script) {
 			assert.NotZero(t, info.Mode()&0o111, "%s is executable", script)
 		}
@@ -130,7 +130,7 @@ printf 'Previewing\nResources:\n    + 3 to create\n'`)
 
 func runScript(t *testing.T, env []string, script string, args ...string) (string, string, error) {
 	env2, logFile, _ := fakeTools(t)
-	cmd := exec.Command(filepath.Join(plantest.Root(t), "scripts", script), args...)
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", script), args...)
 	cmd.Env = append(env2, env...)
 	out, err := cmd.CombinedOutput()
 	calls, _ := os.ReadFile(logFile)

@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // shellScripts lists, relative to the repository root, every shell script
 // of scripts/ and agent/ (by extension or shebang) and .ci/run.
 func shellScripts(t *testing.T) []string {
 	t.Helper()
-	root := plantest.Root(t)
+	root := testenv.Root(t)
 	scripts := []string{".ci/run"}
 	for _, dir := range []string{"scripts", "agent"} {
 		entries, err := os.ReadDir(filepath.Join(root, dir))
@@ -40,11 +40,11 @@ func shellScripts(t *testing.T) []string {
 // TestShellcheck lints every shell script. CI installs shellcheck; a laptop
 // without it skips the test.
 func TestShellcheck(t *testing.T) {
-	path := plantest.ShellcheckPath(t)
+	path := testenv.ShellcheckPath(t)
 	scripts := shellScripts(t)
 	require.GreaterOrEqual(t, len(scripts), 6)
 	cmd := exec.Command(path, append([]string{"--severity=style", "--external-sources"}, scripts...)...)
-	cmd.Dir = plantest.Root(t)
+	cmd.Dir = testenv.Root(t)
 	out, err := cmd.CombinedOutput()
 	assert.NoError(t, err, "%s", out)
 }

@@ -15,6 +15,7 @@ import (
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 func prodPlan(t *testing.T) *plan.Plan {
@@ -167,7 +168,7 @@ func TestProdEveryResourceIsTaggedParentedAndNamed(t *testing.T) {
 }
 
 func TestConfigSchemaMatchesConfigStruct(t *testing.T) {
-	project, err := workspace.LoadProject(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	project, err := workspace.LoadProject(filepath.Join(testenv.Root(t), "Pulumi.yaml"))
 	require.NoError(t, err)
 	var structKeys []string
 	for _, f := range Fields() {
@@ -193,7 +194,7 @@ func TestConfigSchemaMatchesConfigStruct(t *testing.T) {
 }
 
 func TestProdStackFileHoldsNoPlaintextSecret(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
 	require.NoError(t, err)
 	for _, f := range Fields() {
 		if f.Secret {
@@ -207,7 +208,7 @@ func TestProdStackFileHoldsNoPlaintextSecret(t *testing.T) {
 }
 
 func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(plantest.Root(t), "agent", "bootstrap.sh"))
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "agent", "bootstrap.sh"))
 	require.NoError(t, err)
 	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // TestProdPlanGolden keeps the production plan in testdata/prod.json, so
@@ -19,9 +19,9 @@ import (
 // with `go test ./... -update`.
 func TestProdPlanGolden(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-stack", "prod", "-json", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	code := run([]string{"-stack", "prod", "-json", "-dir", testenv.Root(t)}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
-	plantest.Golden(t, "prod.json", stdout.Bytes())
+	testenv.Golden(t, "prod.json", stdout.Bytes())
 
 	var doc struct {
 		Project   string
@@ -58,7 +58,7 @@ func TestProdPlanGolden(t *testing.T) {
 
 func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-stack", "prod", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	code := run([]string{"-stack", "prod", "-dir", testenv.Root(t)}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
@@ -89,7 +89,7 @@ func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 }
 
 func TestMisspeltKeyIsRefused(t *testing.T) {
-	prod, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	prod, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
 	require.NoError(t, err)
 	dir := stackDir(t, "typo", string(prod)+"  ci-infra:agentMaxSize: 3\n  ci-infra:bucketSufix: other\n")
 	var stdout, stderr bytes.Buffer
@@ -104,7 +104,7 @@ func TestMisspeltKeyIsRefused(t *testing.T) {
 // project directory.
 func stackDir(t *testing.T, name, stackYAML string) string {
 	dir := t.TempDir()
-	project, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.yaml"))
+	project, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), []byte(stackYAML), 0o644))
@@ -112,7 +112,7 @@ func stackDir(t *testing.T, name, stackYAML string) string {
 }
 
 func TestMandatoryViolationExitsNonZero(t *testing.T) {
-	prod, err := os.ReadFile(filepath.Join(plantest.Root(t), "Pulumi.prod.yaml"))
+	prod, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
 	require.NoError(t, err)
 	// Valid config, but SSH opens tcp/22 to the world: the pack refuses it.
 	dir := stackDir(t, "ssh", string(prod)+"  ci-infra:agentKeyName: ops\n")
@@ -125,7 +125,7 @@ func TestMandatoryViolationExitsNonZero(t *testing.T) {
 
 func TestUnknownStackFileIsAnError(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-stack", "nosuchstack", "-dir", plantest.Root(t)}, &stdout, &stderr)
+	code := run([]string{"-stack", "nosuchstack", "-dir", testenv.Root(t)}, &stdout, &stderr)
 	assert.Equal(t, 1, code, "a stack with no file lacks its required keys")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix: not set")
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"mtrlz.dev/ci-infra/internal/fakecloud"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // UseAWSAPIs points the project's awscli and the fake cloud at a fresh
@@ -15,7 +15,7 @@ import (
 // machines; .ci/run checks that it is there.
 func (p *Project) UseAWSAPIs(t testing.TB) {
 	t.Helper()
-	moto := plantest.StartMoto(t)
+	moto := testenv.StartMoto(t)
 	stub := httptest.NewServer(fakecloud.AWSStub(p.Cloud, ""))
 	t.Cleanup(stub.Close)
 	for k, v := range map[string]string{

@@ -2,18 +2,15 @@ package fakecloud
 
 import (
 	"context"
-	"flag"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// plantest, which registers -update in every other package, imports this
-// one; the flag is declared here so that `go test ./... -update` runs.
-var _ = flag.Bool("update", false, "no golden files in this package")
+	_ "mtrlz.dev/ci-infra/internal/testenv" // registers -update for `go test ./... -update`
+)
 
 var (
 	prodAccount = Place{Account: DefaultAccount, Region: "us-east-1"}
