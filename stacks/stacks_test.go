@@ -193,17 +193,45 @@ func TestConfigSchemaMatchesConfigStruct(t *testing.T) {
 	assert.ElementsMatch(t, slices.Collect(maps.Keys(project.Config)), structKeys, "every key in Pulumi.yaml is read by Config")
 }
 
-func TestProdStackFileHoldsNoPlaintextSecret(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
+// plaintextSecrets lists the secret keys that a stack file holds in plain
+// text, read as the CLI reads it (so any YAML layout of `secure:` counts).
+func plaintextSecrets(t *testing.T, dir, stack string) []string {
+	t.Helper()
+	opts, err := plan.LoadOptions(dir, stack)
 	require.NoError(t, err)
+	var plain []string
 	for _, f := range Fields() {
-		if f.Secret {
-			for _, line := range strings.Split(string(raw), "\n") {
-				if strings.HasPrefix(strings.TrimSpace(line), "ci-infra:"+f.Key+":") {
-					assert.Contains(t, line, "secure:", "%s must be set with --secret", f.Key)
-				}
-			}
+		key := "ci-infra:" + f.Key
+		if _, set := opts.Config[key]; f.Secret && set && !slices.Contains(opts.Secrets, key) {
+			plain = append(plain, key)
 		}
+	}
+	return plain
+}
+
+func TestStackFilesHoldNoPlaintextSecret(t *testing.T) {
+	for _, stack := range []string{"prod", "dr"} {
+		assert.Empty(t, plaintextSecrets(t, testenv.Root(t), stack), "Pulumi.%s.yaml: set secrets with `pulumi config set --secret`", stack)
+	}
+	// The check itself, on stack files written both ways.
+	project, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.yaml"))
+	require.NoError(t, err)
+	tests := []struct {
+		name, file string
+		plain      []string
+	}{
+		{"plain text", "config:\n  ci-infra:buildkiteAgentToken: not-a-token\n", []string{"ci-infra:buildkiteAgentToken"}},
+		{"secure on the next line", "config:\n  ci-infra:buildkiteAgentToken:\n    secure: v1:bm90LWEtdG9rZW4=\n", nil},
+		{"secure inline", "config:\n  ci-infra:agentSshPrivateKey: {secure: v1:bm90LWEta2V5}\n", nil},
+		{"not a secret", "config:\n  ci-infra:bucketSuffix: mtrlz\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.check.yaml"), []byte(tc.file), 0o644))
+			assert.Equal(t, tc.plain, plaintextSecrets(t, dir, "check"))
+		})
 	}
 }
 
