@@ -59,6 +59,23 @@ func set(in Input, key string, value any) {
 	in["__properties"].(map[string]any)[key] = value
 }
 
+// withParam is the mutation that sets (or, with nil, removes) one parameter
+// of the named agent stack.
+func withParam(resource, name string, value any) func(*testing.T, []Input) []Input {
+	return func(t *testing.T, ins []Input) []Input {
+		param(named(t, ins, resource), name, value)
+		return ins
+	}
+}
+
+// withInput is the mutation that sets one input of the named resource.
+func withInput(resource, key string, value any) func(*testing.T, []Input) []Input {
+	return func(t *testing.T, ins []Input) []Input {
+		set(named(t, ins, resource), key, value)
+		return ins
+	}
+}
+
 func param(in Input, name string, value any) {
 	params := in["parameters"].(map[string]any)
 	if value == nil {
@@ -109,32 +126,20 @@ func TestEachRuleFiresAlone(t *testing.T) {
 		break_ func(t *testing.T, ins []Input) []Input
 	}{
 		{"stack_deny_bucket_public_access_block", func(t *testing.T, ins []Input) []Input { return without(ins, "config-public-access-block") }},
-		{"deny_bucket_public_acls", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "secrets-public-access-block"), "ignorePublicAcls", false)
-			return ins
-		}},
-		{"stack_deny_bucket_public_policy", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "config-public-access-block"), "blockPublicPolicy", false)
-			return ins
-		}},
+		{"deny_bucket_public_acls", withInput("secrets-public-access-block", "ignorePublicAcls", false)},
+		{"stack_deny_bucket_public_policy", withInput("config-public-access-block", "blockPublicPolicy", false)},
 		{"stack_deny_bucket_public_actions", func(t *testing.T, ins []Input) []Input { // a private bucket made public
 			editPolicy(t, named(t, ins, "config-policy"), func(doc map[string]any) {
 				doc["Statement"] = append(doc["Statement"].([]any), publicStatement)
 			})
 			return ins
 		}},
-		{"stack_deny_bucket_acls_enabled", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "config-ownership"), "rule", map[string]any{"objectOwnership": "BucketOwnerPreferred"})
-			return ins
-		}},
+		{"stack_deny_bucket_acls_enabled", withInput("config-ownership", "rule", map[string]any{"objectOwnership": "BucketOwnerPreferred"})},
 		{"deny_bucket_acl", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:s3/bucketAclV2:BucketAclV2", "downloads-acl", map[string]any{"acl": "public-read"}))
 		}},
 		{"stack_deny_bucket_unencrypted", func(t *testing.T, ins []Input) []Input { return without(ins, "secrets-encryption") }},
-		{"stack_deny_bucket_unversioned", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "secrets-versioning"), "versioningConfiguration", map[string]any{"status": "Suspended"})
-			return ins
-		}},
+		{"stack_deny_bucket_unversioned", withInput("secrets-versioning", "versioningConfiguration", map[string]any{"status": "Suspended"})},
 		{"stack_deny_bucket_insecure_transport", func(t *testing.T, ins []Input) []Input {
 			editPolicy(t, named(t, ins, "downloads-policy"), func(doc map[string]any) {
 				doc["Statement"] = slices.DeleteFunc(doc["Statement"].([]any), func(s any) bool { return s.(map[string]any)["Effect"] == "Deny" })
@@ -191,50 +196,23 @@ func TestEachRuleFiresAlone(t *testing.T) {
 			})
 			return ins
 		}},
-		{"deny_agent_stack_template_unpinned", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "agents-stack"), "templateUrl", "https://s3.amazonaws.com/buildkite-aws-stack/latest/aws-stack.yml")
-			return ins
-		}},
+		{"deny_agent_stack_template_unpinned", withInput("agents-stack", "templateUrl", "https://s3.amazonaws.com/buildkite-aws-stack/latest/aws-stack.yml")},
 		{"deny_agent_stack_imdsv1", func(t *testing.T, ins []Input) []Input { // IMDSv2 made optional
 			param(named(t, ins, "builders-stack"), "IMDSv2Tokens", "optional")
 			return ins
 		}},
-		{"deny_agent_stack_root_volume_unencrypted", func(t *testing.T, ins []Input) []Input {
-			param(named(t, ins, "agents-stack"), "RootVolumeEncrypted", nil)
-			return ins
-		}},
-		{"deny_agent_stack_plaintext_token", func(t *testing.T, ins []Input) []Input {
-			param(named(t, ins, "agents-stack"), "BuildkiteAgentToken", "bkua_not_a_real_token")
-			return ins
-		}},
-		{"deny_agent_stack_instance_type", func(t *testing.T, ins []Input) []Input {
-			param(named(t, ins, "agents-stack"), "InstanceTypes", "c5.2xlarge,p4d.24xlarge")
-			return ins
-		}},
-		{"deny_agent_stack_max_size", func(t *testing.T, ins []Input) []Input { // the fleet tripled
-			param(named(t, ins, "agents-stack"), "MaxSize", "30")
-			return ins
-		}},
-		{"deny_agent_stack_ssh", func(t *testing.T, ins []Input) []Input {
-			param(named(t, ins, "builders-stack"), "KeyName", "ops")
-			return ins
-		}},
+		{"deny_agent_stack_root_volume_unencrypted", withParam("agents-stack", "RootVolumeEncrypted", nil)},
+		{"deny_agent_stack_plaintext_token", withParam("agents-stack", "BuildkiteAgentToken", "bkua_not_a_real_token")},
+		{"deny_agent_stack_instance_type", withParam("agents-stack", "InstanceTypes", "c5.2xlarge,p4d.24xlarge")},
+		{"deny_agent_stack_max_size", withParam("agents-stack", "MaxSize", "30")}, // the fleet tripled
+		{"deny_agent_stack_ssh", withParam("builders-stack", "KeyName", "ops")},
 		{"deny_stateful_unprotected", func(t *testing.T, ins []Input) []Input { // protection removed
 			named(t, ins, "internal-zone-zone")["__options"].(map[string]any)["protect"] = false
 			return ins
 		}},
-		{"deny_team_not_closed", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "trusted-team-team"), "privacy", "secret")
-			return ins
-		}},
-		{"deny_branch_protection_weak", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "guardrails-materialize-default-branch"), "requiredPullRequestReviews", []any{map[string]any{"requiredApprovingReviewCount": 0}})
-			return ins
-		}},
-		{"deny_plaintext_secret", func(t *testing.T, ins []Input) []Input {
-			set(named(t, ins, "agent-token-parameter"), "value", "plaintext-token")
-			return ins
-		}},
+		{"deny_team_not_closed", withInput("trusted-team-team", "privacy", "secret")},
+		{"deny_branch_protection_weak", withInput("guardrails-materialize-default-branch", "requiredPullRequestReviews", []any{map[string]any{"requiredApprovingReviewCount": 0}})},
+		{"deny_plaintext_secret", withInput("agent-token-parameter", "value", "plaintext-token")},
 	}
 
 	covered := map[string]bool{"stack_warn_trusted_team_empty": true} // proven by TestTrustedTeamWarning

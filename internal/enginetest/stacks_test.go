@@ -32,17 +32,26 @@ var requiredSecrets = map[string]string{
 // committedStacks are the stacks whose config files the repository holds.
 var committedStacks = []string{"prod", "dr"}
 
-func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
-	t.Parallel()
+// eachCommittedStack runs test once per committed stack, in a project of its
+// own with the stack initialised and its required secrets set.
+func eachCommittedStack(t *testing.T, test func(t *testing.T, p *Project, stack string)) {
+	t.Helper()
 	for _, stack := range committedStacks {
 		t.Run(stack, func(t *testing.T) {
 			p := NewProject(t)
 			p.InitStack(t, stack, requiredSecrets)
-			out := p.MustPulumi(t, "preview", "--stack", stack, "--non-interactive")
-			assert.NotContains(t, out, "missing configuration values")
-			assert.Empty(t, warnings(out), "a clean preview has no warnings")
+			test(t, p, stack)
 		})
 	}
+}
+
+func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
+	t.Parallel()
+	eachCommittedStack(t, func(t *testing.T, p *Project, stack string) {
+		out := p.MustPulumi(t, "preview", "--stack", stack, "--non-interactive")
+		assert.NotContains(t, out, "missing configuration values")
+		assert.Empty(t, warnings(out), "a clean preview has no warnings")
+	})
 }
 
 func TestMissingSecretsAreNamedAtOnce(t *testing.T) {
@@ -109,33 +118,29 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
 	t.Parallel()
-	for _, stack := range committedStacks {
-		t.Run(stack, func(t *testing.T) {
-			p := NewProject(t)
-			p.InitStack(t, stack, requiredSecrets)
-			p.MustPulumi(t, "up", "--stack", stack, "--yes", "--non-interactive")
-			// A second run of an unchanged program changes nothing.
-			p.MustPulumi(t, "preview", "--stack", stack, "--expect-no-changes", "--non-interactive")
-			p.MustPulumi(t, "up", "--stack", stack, "--expect-no-changes", "--yes", "--non-interactive")
+	eachCommittedStack(t, func(t *testing.T, p *Project, stack string) {
+		p.MustPulumi(t, "up", "--stack", stack, "--yes", "--non-interactive")
+		// A second run of an unchanged program changes nothing.
+		p.MustPulumi(t, "preview", "--stack", stack, "--expect-no-changes", "--non-interactive")
+		p.MustPulumi(t, "up", "--stack", stack, "--expect-no-changes", "--yes", "--non-interactive")
 
-			// What the engine registered is what the offline plan shows.
-			opts, err := plan.LoadOptions(p.Dir, stack)
-			require.NoError(t, err)
-			offline, err := plan.Run(stacks.Build, opts)
-			require.NoError(t, err)
-			engine := byURN(p.Export(t, stack))
-			planned := byURN(FromPlan(offline))
-			require.ElementsMatch(t, slices.Collect(maps.Keys(planned)), slices.Collect(maps.Keys(engine)), "the same URNs")
-			for urn, want := range planned {
-				got := engine[urn]
-				assert.Equal(t, want.Type, got.Type, urn)
-				assert.Equal(t, want.Parent, got.Parent, urn)
-				assert.Equal(t, want.Protect, got.Protect, urn)
-				assert.Equal(t, want.Inputs, got.Inputs, urn)
-			}
-			t.Logf("%s: %d resources through the engine, %d in the offline plan", stack, len(engine), len(planned))
-		})
-	}
+		// What the engine registered is what the offline plan shows.
+		opts, err := plan.LoadOptions(p.Dir, stack)
+		require.NoError(t, err)
+		offline, err := plan.Run(stacks.Build, opts)
+		require.NoError(t, err)
+		engine := byURN(p.Export(t, stack))
+		planned := byURN(FromPlan(offline))
+		require.ElementsMatch(t, slices.Collect(maps.Keys(planned)), slices.Collect(maps.Keys(engine)), "the same URNs")
+		for urn, want := range planned {
+			got := engine[urn]
+			assert.Equal(t, want.Type, got.Type, urn)
+			assert.Equal(t, want.Parent, got.Parent, urn)
+			assert.Equal(t, want.Protect, got.Protect, urn)
+			assert.Equal(t, want.Inputs, got.Inputs, urn)
+		}
+		t.Logf("%s: %d resources through the engine, %d in the offline plan", stack, len(engine), len(planned))
+	})
 }
 
 func TestDestroyIsRefusedWhileResourcesAreProtected(t *testing.T) {
@@ -190,19 +195,15 @@ func warnings(out string) []string {
 
 func TestThePolicyPackPassesThroughTheEngine(t *testing.T) {
 	t.Parallel()
-	for _, stack := range committedStacks {
-		t.Run(stack, func(t *testing.T) {
-			p := NewProject(t)
-			p.InitStack(t, stack, requiredSecrets)
-			out := p.MustPulumi(t, "preview", "--stack", stack, "--policy-pack", "policies", "--non-interactive")
-			assert.Contains(t, out, "ci_infra@v0.1.0 (local: policies)")
-			assert.NotContains(t, out, "[mandatory]", "no mandatory violation, unknown values of a preview included")
-			if stack == "prod" {
-				assert.Contains(t, out, "[advisory]  stack_warn_trusted_team_empty", "the rules ran on what the engine registered")
-			}
-			p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
-		})
-	}
+	eachCommittedStack(t, func(t *testing.T, p *Project, stack string) {
+		out := p.MustPulumi(t, "preview", "--stack", stack, "--policy-pack", "policies", "--non-interactive")
+		assert.Contains(t, out, "ci_infra@v0.1.0 (local: policies)")
+		assert.NotContains(t, out, "[mandatory]", "no mandatory violation, unknown values of a preview included")
+		if stack == "prod" {
+			assert.Contains(t, out, "[advisory]  stack_warn_trusted_team_empty", "the rules ran on what the engine registered")
+		}
+		p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
+	})
 }
 
 func TestAMandatoryViolationStopsTheEngine(t *testing.T) {
