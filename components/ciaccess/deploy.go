@@ -109,6 +109,12 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		policydoc.Statement{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
 			"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStackResources",
 			"cloudformation:GetTemplate", "cloudformation:GetTemplateSummary", "cloudformation:ListStackResources",
+		}, Resource: stackARNs},
+		// Deleting and tagging carry no template, so the conditions above
+		// cannot apply. A delete is what Pulumi does to replace a stack, and
+		// CloudFormation deletes with the stack's own service role; the
+		// stacks' names still bound it.
+		policydoc.Statement{Sid: "AgentStacksDeleteAndTag", Effect: "Allow", Action: []string{
 			"cloudformation:DeleteStack", "cloudformation:TagResource", "cloudformation:UntagResource",
 		}, Resource: stackARNs},
 		policydoc.Statement{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
