@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -264,4 +265,19 @@ func TestProdDockerHubCredentials(t *testing.T) {
 
 	err = badConfig(t, func(c map[string]string, _ *[]string) { delete(c, "ci-infra:dockerHubPassword") })
 	assert.ErrorContains(t, err, "ci-infra:dockerHubPassword: is needed while dockerHubLogin is true")
+}
+
+// TestREADMEListsEveryOutput keeps the README's list of stack outputs equal
+// to what prod exports: an operator reads it to find an ARN or a next step.
+func TestREADMEListsEveryOutput(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(raw), "Stack outputs: ")
+	require.True(t, ok, "README.md has a paragraph starting \"Stack outputs: \"")
+	paragraph, _, _ := strings.Cut(rest, "(a stacks test")
+	var listed []string
+	for _, name := range regexp.MustCompile("`([A-Za-z]+)`").FindAllStringSubmatch(paragraph, -1) {
+		listed = append(listed, name[1])
+	}
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(prodPlan(t).Outputs)), listed, "README.md's \"Stack outputs\" paragraph")
 }
