@@ -17,12 +17,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"mtrlz.dev/ci-infra/internal/fakecloud"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 // Passphrase is the secrets passphrase of every test stack.
@@ -45,12 +45,6 @@ var (
 	toolsErr  error
 )
 
-// Root returns the repository root.
-func Root() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
 // BuildTools builds the tools once per test binary. The CLI comes from
 // $PULUMI_CLI or from scripts/pulumi-cli, which caches it.
 func BuildTools(t testing.TB) Tools {
@@ -63,7 +57,7 @@ func BuildTools(t testing.TB) Tools {
 }
 
 func buildTools() (Tools, error) {
-	root := Root()
+	root := testenv.RootDir()
 	bin, err := os.MkdirTemp("", "ci-infra-engine-")
 	if err != nil {
 		return Tools{}, err
@@ -138,7 +132,7 @@ func NewProject(t testing.TB) *Project {
 	tl := BuildTools(t)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "project")
-	if err := copyRepository(Root(), dir); err != nil {
+	if err := copyRepository(testenv.RootDir(), dir); err != nil {
 		t.Fatal(err)
 	}
 	p := &Project{Dir: dir, Cloud: fakecloud.Store{Dir: filepath.Join(tmp, "cloud")}}

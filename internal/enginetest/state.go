@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 
 	"mtrlz.dev/ci-infra/internal/plan"
 )
@@ -20,10 +21,6 @@ type Resource struct {
 	Protect bool
 	Inputs  any
 }
-
-// secretSignature marks a secret value in exported state
-// (sdk/go/common/resource/sig.Secret).
-const secretSignature = "1b47061264138c4ac30d75fd1eb44270"
 
 // Export reads the stack's state, leaving out what the engine registers by
 // itself: the stack resource and the default providers (pulumi:providers:*).
@@ -76,7 +73,7 @@ func FromPlan(p *plan.Plan) []Resource {
 func redact(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
-		if v[sigKey] == secretSignature {
+		if v[sig.Key] == sig.Secret { // how exported state marks a secret
 			return "[secret]"
 		}
 		out := map[string]any{}
@@ -95,10 +92,6 @@ func redact(v any) any {
 	}
 	return v
 }
-
-// sigKey is the key of the signature of a special value in exported state
-// (sdk/go/common/resource/sig.Key).
-const sigKey = "4dabf18193072939515e22adb298388d"
 
 func newString(s string) resource.PropertyValue { return resource.NewStringProperty(s) }
 

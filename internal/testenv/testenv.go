@@ -32,8 +32,13 @@ func Update() bool { return *update }
 // Root is the repository root (the directory of go.mod).
 func Root(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
+	return RootDir()
+}
+
+// RootDir is Root for code that runs outside a test's goroutine (a tool
+// built once per test binary).
+func RootDir() string {
+	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
