@@ -12,6 +12,7 @@ package fleet
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
@@ -433,17 +434,13 @@ func ParseTrace(text string) ([]Job, error) {
 	return jobs, nil
 }
 
-func stableHash(parts ...string) uint64 {
-	var h uint64 = 14695981039346656037
+// stableNumber is a number that depends only on parts (FNV-1a, each part
+// ended by 0xff): the sample trace is the same on every machine.
+func stableNumber(parts ...string) uint32 {
+	h := fnv.New64a()
 	for _, p := range parts {
-		for i := 0; i < len(p); i++ {
-			h ^= uint64(p[i])
-			h *= 1099511628211
-		}
-		h ^= 0xff
-		h *= 1099511628211
+		h.Write([]byte(p))
+		h.Write([]byte{0xff})
 	}
-	return h
+	return uint32(h.Sum64() >> 32)
 }
-
-func stableNumber(h uint64) uint32 { return uint32(h >> 32) }

@@ -49,7 +49,7 @@ func SampleTrace() []Job {
 		spacing := workdayLength / buildsPerWorkingDay
 		for i := range buildsPerWorkingDay {
 			// Bursty: builds come in twos and threes, not on a grid.
-			jitter := int(stableNumber(stableHash("sample", fmt.Sprint(day), fmt.Sprint(i)))%uint32(spacing)) - spacing/2
+			jitter := int(stableNumber("sample", fmt.Sprint(day), fmt.Sprint(i))%uint32(spacing)) - spacing/2
 			build(base + workdayStart + i*spacing + jitter)
 		}
 	}
