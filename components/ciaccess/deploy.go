@@ -111,9 +111,11 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			"cloudformation:GetTemplate", "cloudformation:GetTemplateSummary", "cloudformation:ListStackResources",
 		}, Resource: stackARNs},
 		// Deleting and tagging carry no template, so the conditions above
-		// cannot apply. A delete is what Pulumi does to replace a stack, and
-		// CloudFormation deletes with the stack's own service role; the
-		// stacks' names still bound it.
+		// cannot apply. A delete is what Pulumi does to replace a stack.
+		// Without a RoleARN, "CloudFormation uses the role that was
+		// previously associated with the stack" (DeleteStack API reference),
+		// and passing another needs iam:PassRole, granted below for the
+		// service role only; the stacks' names bound the rest.
 		policydoc.Statement{Sid: "AgentStacksDeleteAndTag", Effect: "Allow", Action: []string{
 			"cloudformation:DeleteStack", "cloudformation:TagResource", "cloudformation:UntagResource",
 		}, Resource: stackARNs},
