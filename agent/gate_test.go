@@ -57,12 +57,11 @@ echo JOB-RAN
 
 // gateWorld is the fake S3 (moto) and GitHub a scenario runs against.
 type gateWorld struct {
-	moto, github    string
-	tokenOnArgv     atomic.Bool // set if the token was seen on any process's command line
-	githubRequests  atomic.Int32
-	hangingS3       string // an S3 endpoint that accepts and never answers
-	failingS3       string // an S3 endpoint that answers 500
-	hookDir, bootst string
+	moto, github   string
+	tokenOnArgv    atomic.Bool // set if the token was seen on any process's command line
+	githubRequests atomic.Int32
+	hangingS3      string // an S3 endpoint that accepts and never answers
+	failingS3      string // an S3 endpoint that answers 500
 }
 
 func newGateWorld(t *testing.T) *gateWorld {

@@ -167,9 +167,6 @@ func (p *Project) SetEnv(key, value string) {
 	p.env = append(p.env, key+"="+value)
 }
 
-// Env returns the environment of the project's commands.
-func (p *Project) Env() []string { return append([]string(nil), p.env...) }
-
 // Pulumi runs the CLI in the project and returns its combined output.
 func (p *Project) Pulumi(args ...string) (string, error) {
 	return p.Run(nil, "pulumi", args...)

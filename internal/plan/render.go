@@ -76,13 +76,6 @@ func jsonValue(v any) any {
 	return out
 }
 
-// WriteJSON writes the plan as one indented JSON document.
-func (p *Plan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p.Document())
-}
-
 // WriteText writes the plan as a tree: each resource under its parent, with
 // its type, logical name, protection, import ID and inputs, then the outputs.
 func (p *Plan) WriteText(w io.Writer) error {
