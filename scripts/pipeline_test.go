@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 	"github.com/buildkite/go-pipeline"
 	"github.com/buildkite/go-pipeline/ordered"
 
-	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/components/policydoc"
 	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
@@ -57,27 +58,78 @@ func pipelineSteps(t *testing.T) map[string]step {
 	return steps
 }
 
-// deployBranch is the default of ciDeployBranch in Pulumi.yaml.
-func deployBranch(t *testing.T) string {
-	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.yaml"))
-	require.NoError(t, err)
+// prodConfig is prod's value of a ci-infra config key: Pulumi.prod.yaml's,
+// else the default in Pulumi.yaml.
+func prodConfig(t *testing.T, key string) string {
+	read := func(file string, into any) {
+		raw, err := os.ReadFile(filepath.Join(testenv.Root(t), file))
+		require.NoError(t, err)
+		require.NoError(t, yaml.Unmarshal(raw, into))
+	}
+	var stack struct{ Config map[string]any }
+	read("Pulumi.prod.yaml", &stack)
+	if v, ok := stack.Config["ci-infra:"+key].(string); ok {
+		return v
+	}
 	var project struct {
 		Config map[string]struct{ Default any }
 	}
-	require.NoError(t, yaml.Unmarshal(raw, &project))
-	return project.Config["ciDeployBranch"].Default.(string)
+	read("Pulumi.yaml", &project)
+	v, ok := project.Config[key].Default.(string)
+	require.True(t, ok, "prod has no string value for %s", key)
+	return v
+}
+
+// prodTrust returns the trust policy of each IAM role of prod's committed
+// plan, by logical name.
+func prodTrust(t *testing.T) map[string]string {
+	var doc struct {
+		Resources []struct {
+			Type, Name string
+			Inputs     map[string]any
+		}
+	}
+	require.NoError(t, json.Unmarshal(testenv.ProdPlan(t), &doc))
+	trust := map[string]string{}
+	for _, r := range doc.Resources {
+		if r.Type == "aws:iam/role:Role" {
+			trust[r.Name], _ = r.Inputs["assumeRolePolicy"].(string)
+		}
+	}
+	return trust
+}
+
+// admits reports whether a trust policy lets step assume the role in a
+// build of branch: the token Buildkite's issuer gives that step, with the
+// queue of the agent it runs on as a session tag (agent.buildkite.com's
+// claims; see components/ciaccess).
+func admits(t *testing.T, policy, branch string, s step) bool {
+	t.Helper()
+	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + prodConfig(t, "ciPipeline") +
+		":ref:refs/heads/" + branch + ":commit:0123abcd:step:" + s.Key
+	ok, err := policydoc.Admits(policy, map[string]string{
+		"agent.buildkite.com:aud":        "sts.amazonaws.com",
+		"agent.buildkite.com:sub":        sub,
+		"aws:RequestTag/agent_tag:queue": s.Agents["queue"],
+	})
+	require.NoError(t, err)
+	return ok
 }
 
 func TestPipeline(t *testing.T) {
 	steps := pipelineSteps(t)
-	onDeployBranch := `build.branch == "` + deployBranch(t) + `" && build.pull_request.id == null`
+	branch := prodConfig(t, "ciDeployBranch")
+	onDeployBranch := `build.branch == "` + branch + `" && build.pull_request.id == null`
+	trust := prodTrust(t)
 
 	test := steps["test"]
 	assert.Equal(t, "scripts/ci-test", test.Command)
 	assert.Empty(t, test.If, "tests and the offline plan run for every build")
 
-	preview := steps[ciaccess.PreviewStep]
-	assert.Equal(t, "scripts/ci-preview prod", preview.Command, "the preview role trusts this step key")
+	preview := steps["preview"]
+	assert.Equal(t, "scripts/ci-preview prod", preview.Command)
+	assert.True(t, admits(t, trust["ci-access-preview-role"], branch, preview), "prod's preview role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], branch, preview), "the preview step cannot deploy")
 	assert.Equal(t, "test", preview.DependsOn)
 	assert.Equal(t, onDeployBranch, preview.If, "previews of main only: the deploy agents run nothing else")
 	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy agents' tokens only")
@@ -85,11 +137,14 @@ func TestPipeline(t *testing.T) {
 
 	approve := steps["approve"]
 	assert.NotEmpty(t, approve.Block, "a person unblocks every deploy")
-	assert.Equal(t, ciaccess.PreviewStep, approve.DependsOn)
+	assert.Equal(t, "preview", approve.DependsOn)
 	assert.Equal(t, onDeployBranch, approve.If)
 
-	deploy := steps[ciaccess.DeployStep]
-	assert.Equal(t, "scripts/ci-up prod", deploy.Command, "the deploy role trusts this step key")
+	deploy := steps["deploy"]
+	assert.Equal(t, "scripts/ci-up prod", deploy.Command)
+	assert.True(t, admits(t, trust["ci-access-deploy-role"], branch, deploy), "prod's deploy role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], branch, steps["test"]), "the test step gets no role")
+	assert.False(t, admits(t, trust["ci-access-preview-role"], branch, steps["test"]), "the test step gets no role")
 	assert.Equal(t, "approve", deploy.DependsOn, "pulumi up waits for the block step")
 	assert.Equal(t, onDeployBranch, deploy.If)
 	assert.Equal(t, 1, deploy.Concurrency, "one deploy at a time")

@@ -45,9 +45,13 @@ func TestProdPlanGolden(t *testing.T) {
 		assert.Equal(t, "advisory", v.Level, "prod has no mandatory violation: %s", v.Message)
 	}
 	assert.Equal(t, "USD", doc.Cost.Currency)
+	assert.Len(t, doc.Cost.Stacks, 4, "test agents, builders, burst builders, deploy agents")
 	assert.Contains(t, doc.Cost.Stacks, "buildkite")
 	assert.Contains(t, doc.Cost.Stacks, "buildkite-builders")
+	// One builder always on: the seed's "approximately $250 per month".
 	assert.InDelta(t, 248.2, doc.Cost.IdleMonthly, 0.005)
+	// Ten test agents, two builders and the deploy agent, all day: the
+	// ceiling. The deploy agent (c5.xlarge) costs nothing idle.
 	assert.InDelta(t, 3102.5, doc.Cost.PeakMonthly, 0.005)
 	assert.Equal(t, "ci-infra", doc.Project)
 	assert.Equal(t, "prod", doc.Stack)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"mtrlz.dev/ci-infra/components/policydoc"
 )
 
 // request is one AWS API call, as IAM evaluates it.
@@ -43,7 +45,7 @@ func permits(t *testing.T, policy string, r request) bool {
 	}
 	matchAny := func(patterns []string, s string) bool {
 		for _, p := range patterns {
-			if Glob(p).MatchString(s) {
+			if policydoc.Glob(p).MatchString(s) {
 				return true
 			}
 		}
@@ -61,7 +63,7 @@ func permits(t *testing.T, policy string, r request) bool {
 				case "StringEquals":
 					ok = ok && r.context[k] == v
 				case "StringLike":
-					ok = ok && Glob(v).MatchString(r.context[k])
+					ok = ok && policydoc.Glob(v).MatchString(r.context[k])
 				default:
 					t.Fatalf("the evaluator does not know %s", op)
 				}

@@ -1,68 +1,22 @@
 package ciaccess
 
 import (
-	"encoding/json"
-	"fmt"
-	"regexp"
-	"slices"
 	"strings"
+
+	"mtrlz.dev/ci-infra/components/policydoc"
 )
 
-// Admits evaluates a role's trust policy for a web identity token the way
-// STS does for the conditions these policies use: some Allow statement for
-// sts:AssumeRoleWithWebIdentity whose every StringEquals matches exactly and
-// every StringLike as a glob (* any run, ? one character). claims are keyed
-// as the policy names them without the issuer prefix ("sub", "aud") or by
-// their full key ("aws:RequestTag/agent_tag:queue"). It is how the tests,
-// and a reader, check who can assume a role.
+// Admits evaluates a role's trust policy (policydoc.Admits) for a token of
+// Buildkite's issuer. claims are keyed as the token names them ("sub",
+// "aud"), or, for session tags, by their full key
+// ("aws:RequestTag/agent_tag:queue").
 func Admits(policy string, claims map[string]string) (bool, error) {
-	var doc struct {
-		Statement []struct {
-			Effect    string
-			Action    []string
-			Condition map[string]map[string]string
+	request := map[string]string{}
+	for k, v := range claims {
+		if !strings.HasPrefix(k, "aws:") {
+			k = claimPrefix + ":" + k
 		}
+		request[k] = v
 	}
-	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-		return false, err
-	}
-	for _, st := range doc.Statement {
-		if st.Effect != "Allow" || !slices.Contains(st.Action, "sts:AssumeRoleWithWebIdentity") {
-			continue
-		}
-		ok := true
-		for op, conds := range st.Condition {
-			for key, want := range conds {
-				got, present := claims[strings.TrimPrefix(key, claimPrefix+":")]
-				switch op {
-				case "StringEquals":
-					ok = ok && present && got == want
-				case "StringLike":
-					ok = ok && present && Glob(want).MatchString(got)
-				default:
-					return false, fmt.Errorf("condition operator %s is not evaluated here", op)
-				}
-			}
-		}
-		if ok {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// Glob compiles an IAM wildcard pattern.
-func Glob(pattern string) *regexp.Regexp {
-	var b strings.Builder
-	for _, r := range pattern {
-		switch r {
-		case '*':
-			b.WriteString(".*")
-		case '?':
-			b.WriteString(".")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	return regexp.MustCompile("^" + b.String() + "$")
+	return policydoc.Admits(policy, request)
 }

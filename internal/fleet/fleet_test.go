@@ -11,8 +11,7 @@ import (
 	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/fleet"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
-	"mtrlz.dev/ci-infra/stacks"
+	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
 func options() fleet.Options {
@@ -116,9 +115,10 @@ func TestSpotInterruptionsKillJobs(t *testing.T) {
 	assert.Positive(t, simulate(t, []fleet.Stack{s}, jobs).Stacks[0].KilledJobs, "spot")
 }
 
+// prodStacks reads the agent stacks of prod's committed plan.
 func prodStacks(t *testing.T, overrides map[string]string) []fleet.Stack {
 	t.Helper()
-	p, err := plan.Run(stacks.Build, plantest.StackOptions(t, "prod"))
+	p, err := plan.ReadDocument(testenv.ProdPlan(t))
 	require.NoError(t, err)
 	ss, err := fleet.StacksOf(p, "v6.71.1", overrides)
 	require.NoError(t, err)

@@ -28,6 +28,10 @@ type DocResource struct {
 	Protect bool           `json:"protect"`
 	Import  string         `json:"import,omitempty"`
 	Inputs  map[string]any `json:"inputs"`
+	// PropertyDependencies names, per input, the resources whose outputs
+	// it takes (a bucket policy's "bucket"), as the engine and a policy
+	// pack see them.
+	PropertyDependencies map[string][]string `json:"propertyDependencies,omitempty"`
 }
 
 // Document returns the JSON form of the plan, with every secret redacted.
@@ -47,6 +51,7 @@ func (p *Plan) Document() Document {
 		doc.Resources = append(doc.Resources, DocResource{
 			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent,
 			Protect: r.Protect, Import: r.ImportID, Inputs: inputs,
+			PropertyDependencies: wiring(r.PropertyDependencies),
 		})
 	}
 	for name, o := range p.Outputs {
@@ -60,6 +65,65 @@ func (p *Plan) Document() Document {
 		}
 	}
 	return doc
+}
+
+// wiring keeps the inputs that take another resource's outputs.
+func wiring(deps map[string][]string) map[string][]string {
+	kept := map[string][]string{}
+	for k, urns := range deps {
+		if len(urns) > 0 {
+			kept[k] = urns
+		}
+	}
+	return kept
+}
+
+// ReadDocument parses the JSON form of a plan (what `cmd/plan -json`
+// writes) back into a Plan, for tests and tools that read a committed plan
+// instead of running the program. What the document redacted stays
+// redacted: a "[secret]" input comes back as a secret holding "[secret]",
+// an "[unknown]" one as a computed value.
+func ReadDocument(raw []byte) (*Plan, error) {
+	var doc Document
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("plan document: %w", err)
+	}
+	p := &Plan{Project: doc.Project, Stack: doc.Stack, Placeholders: doc.Placeholders, Outputs: map[string]Output{}}
+	for _, r := range doc.Resources {
+		inputs := resource.NewPropertyMapFromMap(r.Inputs)
+		for k, v := range inputs {
+			inputs[k] = unredact(v)
+		}
+		p.Resources = append(p.Resources, Resource{
+			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Protect: r.Protect,
+			Custom: !strings.HasPrefix(r.Type, doc.Project+":"), ImportID: r.Import,
+			Inputs: inputs, PropertyDependencies: r.PropertyDependencies,
+		})
+	}
+	for name, v := range doc.Outputs {
+		p.Outputs[name] = Output{Value: v, Secret: v == "[secret]", Known: v != "[unknown]"}
+	}
+	return p, nil
+}
+
+// unredact turns the placeholders Document writes back into the kind of
+// value they stand for.
+func unredact(v resource.PropertyValue) resource.PropertyValue {
+	switch {
+	case v.IsString() && v.StringValue() == "[secret]":
+		return resource.MakeSecret(v)
+	case v.IsString() && v.StringValue() == "[unknown]":
+		return resource.MakeComputed(resource.NewStringProperty(""))
+	case v.IsArray():
+		for i, e := range v.ArrayValue() {
+			v.ArrayValue()[i] = unredact(e)
+		}
+	case v.IsObject():
+		for k, e := range v.ObjectValue() {
+			v.ObjectValue()[k] = unredact(e)
+		}
+	}
+	return v
 }
 
 // jsonValue turns a Go value ([]string, map[string]string...) into the

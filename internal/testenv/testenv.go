@@ -42,6 +42,21 @@ func RootDir() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// ProdPlanFile is the committed JSON plan of prod, relative to the root.
+// cmd/plan's TestProdPlanGolden fails whenever it differs from what the
+// program plans, so a test that needs prod's resources reads it instead of
+// linking and running the whole program (each such test binary costs about
+// two seconds of linking).
+const ProdPlanFile = "cmd/plan/testdata/prod.json"
+
+// ProdPlan returns the content of ProdPlanFile.
+func ProdPlan(t testing.TB) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(Root(t), ProdPlanFile))
+	require.NoError(t, err, "run `go test ./cmd/plan -update` to write the production plan")
+	return raw
+}
+
 // Golden compares got with testdata/NAME next to the test, or rewrites the
 // file when the tests run with -update.
 func Golden(t testing.TB, name string, got []byte) {
