@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/components/downloadsite"
+	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/internal/fakecloud"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
@@ -42,7 +42,7 @@ func TestDRPlanHasNothingOfProductionsPlace(t *testing.T) {
 	document := dr.Document()
 	var elsewhere []plan.DocResource
 	for _, r := range document.Resources {
-		if !strings.Contains(r.URN, downloadsite.TypeToken) {
+		if !strings.Contains(r.URN, bucket.SiteTypeToken) {
 			elsewhere = append(elsewhere, r)
 		}
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"golang.org/x/crypto/ssh"
 
+	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
-	"mtrlz.dev/ci-infra/components/downloadsite"
 )
 
 // nextSteps tells the operator, after `pulumi up`, what the program cannot
 // do itself: hand the public half of the agents' key to GitHub and
 // mtrlz.dev, give the pipeline its role ARNs, and check that agents came up.
-func nextSteps(cfg *Config, access *ciaccess.Access, site *downloadsite.Site) pulumi.StringArrayOutput {
+func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.StringArrayOutput {
 	// The public half of a private key is not a secret.
 	publicKey := pulumi.Unsecret(cfg.AgentSSHPrivateKey).ApplyT(func(v any) string {
 		private, _ := v.(string)

@@ -10,17 +10,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
-	"mtrlz.dev/ci-infra/components/agenttoken"
 	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
-	"mtrlz.dev/ci-infra/components/downloadsite"
 	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/network"
-	"mtrlz.dev/ci-infra/components/team"
-	"mtrlz.dev/ci-infra/components/zone"
 )
 
 // MacOSTokenFile is where scripts/macos-agent-setup puts the gate's
@@ -164,7 +159,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	policy, err := agentpolicy.New(ctx, nameAgentPolicy, agentpolicy.Args{
+	policy, err := agentstack.NewPolicy(ctx, nameAgentPolicy, agentstack.PolicyArgs{
 		Name:               cfg.AgentPolicyName,
 		BootstrapObjectARN: config.ObjectARNs[agent.BootstrapKey],
 		Tags:               tags,
@@ -175,7 +170,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	}
 
 	tokenDir := fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
-	token, err := agenttoken.New(ctx, "agent-token", agenttoken.Args{
+	token, err := agentstack.NewToken(ctx, "agent-token", agentstack.TokenArgs{
 		Path:  tokenDir + "buildkite-agent-token",
 		Token: cfg.BuildkiteAgentToken,
 		Tags:  tags,
@@ -187,7 +182,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	// https://downloads.mtrlz.dev: the private downloads bucket behind
 	// CloudFront. Declared before the bucket, which lets it read, and the
 	// publish role, which may invalidate it.
-	site, err := downloadsite.New(ctx, nameDownloadSite, downloadsite.Args{
+	site, err := bucket.NewSite(ctx, nameDownloadSite, bucket.SiteArgs{
 		Domain:            cfg.DownloadsDomain,
 		BucketName:        cfg.DownloadsBucketName,
 		BucketRegion:      cfg.Region,
@@ -302,7 +297,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	internal, err := zone.New(ctx, nameZone, zone.Args{
+	internal, err := network.NewZone(ctx, nameZone, network.ZoneArgs{
 		Name:     cfg.InternalZoneName,
 		VpcID:    net.VpcID,
 		Region:   cfg.Region,
@@ -366,7 +361,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 // GitHub lives outside the AWS account, so exactly one stack manages it
 // (see manageGitHub).
 func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error) {
-	trusted, err := team.New(ctx, nameTeam, team.Args{
+	trusted, err := guardrails.NewTeam(ctx, nameTeam, guardrails.TeamArgs{
 		Name:        cfg.TrustedTeamName,
 		Description: "May run builds of their forks on the Buildkite agents. Managed by the ci-infra Pulumi program.",
 		Members:     cfg.TrustedTeamMembers,

@@ -12,14 +12,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/components/agentpolicy"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/network"
-	"mtrlz.dev/ci-infra/components/team"
-	"mtrlz.dev/ci-infra/components/zone"
 	"mtrlz.dev/ci-infra/internal/cost"
 )
 
@@ -56,10 +54,10 @@ func (c *Config) Validate(project string) error {
 		}
 	}
 
-	if err := agentpolicy.ValidateName(c.AgentPolicyName); err != nil {
+	if err := agentstack.ValidatePolicyName(c.AgentPolicyName); err != nil {
 		bad("agentPolicyName", "%v", err)
 	}
-	if err := zone.ValidateDomain(c.InternalZoneName); err != nil {
+	if err := network.ValidateDomain(c.InternalZoneName); err != nil {
 		bad("internalZoneName", "%v", err)
 	}
 	if err := bucket.ValidateName(c.DownloadsBucketName); err != nil {
@@ -162,7 +160,7 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	if err := agent.ValidateAPIURL(c.GitHubAPIURL); err != nil {
 		bad("githubApiUrl", "%v", err)
 	}
-	memberErrs, maintainerErrs := team.ValidateMembers(c.TrustedTeamMembers, c.TrustedTeamMaintainers)
+	memberErrs, maintainerErrs := guardrails.ValidateMembers(c.TrustedTeamMembers, c.TrustedTeamMaintainers)
 	for _, err := range memberErrs {
 		bad("trustedTeamMembers", "%v", err)
 	}

@@ -2,6 +2,11 @@
 // exists (built by hand, or surviving from an earlier state) instead of
 // creating a new one: Pulumi's import option, set from the stack's `adopt`
 // config.
+//
+// It has no test binary of its own: stacks' TestAdoptionImportsExactlyTheConfiguredResources
+// proves both branches (an ID is imported, an empty one creates) on prod's
+// real resources, and the engine suite's adoption tests prove the import
+// itself against the Pulumi CLI.
 package adopt
 
 import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"

@@ -1,8 +1,12 @@
-// Package agentstack owns one Buildkite Elastic CI Stack for AWS: a
-// CloudFormation stack of the published template, pinned by version, with
-// every parameter the program sets checked against that version's contract
-// before anything is deployed. Production runs two: the test agents and the
-// builders that keep a warm build cache.
+// Package agentstack owns the Buildkite Elastic CI Stacks for AWS and what
+// they take from outside: each stack is a CloudFormation stack of the
+// published template, pinned by version, with every parameter the program
+// sets checked against that version's contract before anything is deployed
+// (agentstack.go, contract.go); the managed IAM policy the stacks attach to
+// their instances (policy.go); and the agent registration token they read
+// from SSM (token.go). Production runs four stacks: the test agents, the
+// builders that keep a warm build cache, their burst stack, and the deploy
+// agents.
 package agentstack
 
 import (
@@ -296,7 +300,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		IamRoleArn:   args.ServiceRoleARN,
 		Capabilities: caps,
 		Parameters:   params,
-		Tags:         label.StringMap(args.Tags),
+		Tags:         pulumi.ToStringMap(args.Tags),
 	}, pulumi.Parent(s), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err

@@ -1,9 +1,12 @@
-// Package bucket owns the S3 bucket component: one private-by-default,
-// encrypted, TLS-only bucket with its public access block, ownership
-// controls, policy, optional versioning, access logging, lifecycle rules and
-// the objects the program uploads into it. Every bucket of the program (config,
-// managed secrets, their access logs, public downloads) is one of these, so the
-// security settings are written once.
+// Package bucket owns the program's S3 buckets and how one is served: the
+// bucket component is one private-by-default, encrypted, TLS-only bucket
+// with its public access block, ownership controls, policy (the one
+// bucket-policy builder, policy.go), optional versioning, access logging,
+// lifecycle rules and the objects the program uploads into it. Every bucket
+// of the program (config, managed secrets, their access logs, downloads) is
+// one of these, so the security settings are written once. The site
+// component (site.go) serves the downloads bucket over HTTPS through
+// CloudFront, the only reader its policy admits.
 package bucket
 
 import (
@@ -133,7 +136,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	parent := pulumi.Parent(b)
-	tags := label.StringMap(args.Tags)
+	tags := pulumi.ToStringMap(args.Tags)
 
 	bucketOpts := []pulumi.ResourceOption{parent, pulumi.Protect(args.Protect), adopt.Option(args.ImportID)}
 	bucket, err := s3.NewBucketV2(ctx, label.Name(name, "bucket"), &s3.BucketV2Args{

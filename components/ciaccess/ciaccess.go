@@ -246,7 +246,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	parent := pulumi.Parent(a)
-	tags := label.StringMap(args.Tags)
+	tags := pulumi.ToStringMap(args.Tags)
 
 	providerArn, err := oidcProvider(ctx, name, args, parent, tags)
 	if err != nil {

@@ -1,9 +1,10 @@
-// Package guardrails owns what GitHub enforces on one repository: the
+// Package guardrails owns what GitHub enforces: on one repository, the
 // default branch takes changes only through pull requests with passing,
 // up-to-date status checks and an approving review; optionally a deploy
 // branch that only named automation may move; optionally webhooks that tell
 // a deploy coordinator about pushes and statuses (the flow of the seed's
-// second document).
+// second document; guardrails.go). And in the organisation, the team whose
+// members' forks the agents may build (team.go).
 package guardrails
 
 import (

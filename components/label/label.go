@@ -7,8 +7,6 @@ package label
 import (
 	"maps"
 	"strings"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // Name joins the non-empty parts with hyphens. It is the one naming rule of
@@ -42,13 +40,4 @@ func Merge(sets ...map[string]string) map[string]string {
 		maps.Copy(merged, set)
 	}
 	return merged
-}
-
-// StringMap converts tags into the input type the AWS resources take.
-func StringMap(tags map[string]string) pulumi.StringMap {
-	m := pulumi.StringMap{}
-	for k, v := range tags {
-		m[k] = pulumi.String(v)
-	}
-	return m
 }

@@ -1,8 +1,9 @@
-// Package network owns the agents' VPC: public subnets in several
-// availability zones, the internet gateway and routes the agents need to
-// reach Buildkite and GitHub, and an S3 gateway endpoint so that bucket
-// traffic (bootstrap script, secrets, artifacts) stays inside AWS. Both agent
-// stacks launch into it, and the private zone is associated with it.
+// Package network owns the agents' VPC and the names that resolve in it:
+// public subnets in several availability zones, the internet gateway and
+// routes the agents need to reach Buildkite and GitHub, and an S3 gateway
+// endpoint so that bucket traffic (bootstrap script, secrets, artifacts)
+// stays inside AWS (network.go); and the private Route 53 zone associated
+// with the VPC (zone.go). Every agent stack launches into it.
 package network
 
 import (
@@ -109,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(n)
 	tagged := func(role string) pulumi.StringMap {
-		return label.StringMap(label.Merge(args.Tags, map[string]string{"Name": label.Name(name, role)}))
+		return pulumi.ToStringMap(label.Merge(args.Tags, map[string]string{"Name": label.Name(name, role)}))
 	}
 
 	vpc, err := ec2.NewVpc(ctx, label.Name(name, "vpc"), &ec2.VpcArgs{

@@ -1,8 +1,9 @@
-// Package team owns the GitHub team whose members are trusted to run code
-// on the build agents (build-authorized in production): the team itself and
-// its authoritative member list. The build-safety hook asks GitHub whether a
-// fork's owner is an active member of it.
-package team
+package guardrails
+
+// The GitHub team whose members are trusted to run code on the build agents
+// (build-authorized in production): the team itself and its authoritative
+// member list. The build-safety hook asks GitHub whether a fork's owner is
+// an active member of it.
 
 import (
 	"errors"
@@ -17,16 +18,16 @@ import (
 	"mtrlz.dev/ci-infra/components/label"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:github:TrustedTeam"
+// TeamTypeToken is the Pulumi type of the team component.
+const TeamTypeToken = "ci-infra:github:TrustedTeam"
 
-// Privacy is "closed": visible to every organisation member, and so to the
-// hook's token; a "secret" team is invisible to it and every fork build
+// TeamPrivacy is "closed": visible to every organisation member, and so to
+// the hook's token; a "secret" team is invisible to it and every fork build
 // would be refused.
-const Privacy = "closed"
+const TeamPrivacy = "closed"
 
-// Args configures the team.
-type Args struct {
+// TeamArgs configures the team.
+type TeamArgs struct {
 	// Name is the team's name and slug, e.g. "build-authorized".
 	Name string
 	// Description is shown on GitHub.
@@ -75,7 +76,7 @@ func ValidateMembers(members, maintainers []string) (memberErrs, maintainerErrs 
 }
 
 // Validate reports every problem of the arguments at once.
-func (a Args) Validate() error {
+func (a TeamArgs) Validate() error {
 	var errs []error
 	if !githubid.IsTeamSlug(a.Name) {
 		errs = append(errs, fmt.Errorf("team name %q must be a slug: lowercase letters, digits, hyphens, underscores", a.Name))
@@ -90,20 +91,20 @@ func (a Args) Validate() error {
 	return errors.Join(errs...)
 }
 
-// New declares the team. It is protected: deleting it would drop every
+// NewTeam declares the team. It is protected: deleting it would drop every
 // membership, and with it every trusted fork build.
-func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Team, error) {
+func NewTeam(ctx *pulumi.Context, name string, args TeamArgs, opts ...pulumi.ResourceOption) (*Team, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("team %s: %w", name, err)
 	}
 	t := &Team{}
-	if err := ctx.RegisterComponentResource(TypeToken, name, t, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TeamTypeToken, name, t, opts...); err != nil {
 		return nil, err
 	}
 	team, err := github.NewTeam(ctx, label.Name(name, "team"), &github.TeamArgs{
 		Name:        pulumi.String(args.Name),
 		Description: pulumi.String(args.Description),
-		Privacy:     pulumi.String(Privacy),
+		Privacy:     pulumi.String(TeamPrivacy),
 		// Otherwise GitHub makes whoever runs `pulumi up` a maintainer,
 		// trusted without review.
 		CreateDefaultMaintainer: pulumi.Bool(false),

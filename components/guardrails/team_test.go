@@ -1,4 +1,4 @@
-package team
+package guardrails
 
 import (
 	"testing"
@@ -13,11 +13,11 @@ import (
 func TestTeam(t *testing.T) {
 	tests := []struct {
 		name        string
-		args        Args
+		args        TeamArgs
 		wantMembers []any
 	}{
-		{"empty list is safe: no membership resource", Args{Name: "build-authorized"}, nil},
-		{"members and maintainers", Args{Name: "build-authorized", Members: []string{"alice", "bob"}, Maintainers: []string{"carol"}}, []any{
+		{"empty list is safe: no membership resource", TeamArgs{Name: "build-authorized"}, nil},
+		{"members and maintainers", TeamArgs{Name: "build-authorized", Members: []string{"alice", "bob"}, Maintainers: []string{"carol"}}, []any{
 			map[string]any{"username": "alice", "role": "member"},
 			map[string]any{"username": "bob", "role": "member"},
 			map[string]any{"username": "carol", "role": "maintainer"},
@@ -26,7 +26,7 @@ func TestTeam(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
-				_, err := New(ctx, "trusted-team", tt.args)
+				_, err := NewTeam(ctx, "trusted-team", tt.args)
 				return err
 			}), nil)
 			team, err := p.Get("github:index/team:Team", "trusted-team-team")
@@ -78,13 +78,13 @@ func TestValidateMembers(t *testing.T) {
 	}
 }
 
-func TestInvalidArgsRegisterNothing(t *testing.T) {
+func TestInvalidTeamArgsRegisterNothing(t *testing.T) {
 	plantest.Rejects(t, func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "t", Args{Name: "Build Authorized"})
+		_, err := NewTeam(ctx, "t", TeamArgs{Name: "Build Authorized"})
 		return err
 	}, "must be a slug")
 	plantest.Rejects(t, func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "t", Args{Name: "build-authorized", Members: []string{"-bad-"}})
+		_, err := NewTeam(ctx, "t", TeamArgs{Name: "build-authorized", Members: []string{"-bad-"}})
 		return err
 	}, "Members")
 }

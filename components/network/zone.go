@@ -1,7 +1,8 @@
-// Package zone owns the private Route 53 hosted zone of the agents' VPC
-// (internal.mtrlz.dev in production): its records resolve only from
-// instances launched into that VPC.
-package zone
+package network
+
+// The private Route 53 hosted zone of the agents' VPC (internal.mtrlz.dev
+// in production): its records resolve only from instances launched into
+// that VPC.
 
 import (
 	"errors"
@@ -16,8 +17,8 @@ import (
 	"mtrlz.dev/ci-infra/components/label"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:dns:PrivateZone"
+// ZoneTypeToken is the Pulumi type of the zone component.
+const ZoneTypeToken = "ci-infra:dns:PrivateZone"
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
@@ -42,8 +43,8 @@ func ValidateDomain(name string) error {
 	return nil
 }
 
-// Args configures the zone.
-type Args struct {
+// ZoneArgs configures the zone.
+type ZoneArgs struct {
 	// Name is the zone's domain, e.g. "internal.mtrlz.dev".
 	Name string
 	// VpcID is the VPC whose instances may resolve the zone.
@@ -64,7 +65,7 @@ type PrivateZone struct {
 }
 
 // Validate reports every problem of the arguments at once.
-func (a Args) Validate() error {
+func (a ZoneArgs) Validate() error {
 	var errs []error
 	if err := ValidateDomain(a.Name); err != nil {
 		errs = append(errs, err)
@@ -78,13 +79,13 @@ func (a Args) Validate() error {
 	return errors.Join(errs...)
 }
 
-// New declares the zone. It is protected: deleting it deletes its records.
-func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*PrivateZone, error) {
+// NewZone declares the zone. It is protected: deleting it deletes its records.
+func NewZone(ctx *pulumi.Context, name string, args ZoneArgs, opts ...pulumi.ResourceOption) (*PrivateZone, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("private zone %s: %w", name, err)
 	}
 	z := &PrivateZone{}
-	if err := ctx.RegisterComponentResource(TypeToken, name, z, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(ZoneTypeToken, name, z, opts...); err != nil {
 		return nil, err
 	}
 	zone, err := route53.NewZone(ctx, label.Name(name, "zone"), &route53.ZoneArgs{
@@ -94,7 +95,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			&route53.ZoneVpcArgs{VpcId: args.VpcID, VpcRegion: pulumi.String(args.Region)},
 		},
 		ForceDestroy: pulumi.Bool(false),
-		Tags:         label.StringMap(args.Tags),
+		Tags:         pulumi.ToStringMap(args.Tags),
 	}, pulumi.Parent(z), pulumi.Protect(true), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err

@@ -1,10 +1,11 @@
-// Package agenttoken owns the Buildkite agent registration token in AWS:
-// an SSM SecureString parameter that the agent stacks read through
+package agentstack
+
+// The Buildkite agent registration token in AWS: an SSM SecureString
+// parameter that the agent stacks read through
 // BuildkiteAgentTokenParameterStorePath. Passing the token as the template's
 // BuildkiteAgentToken parameter instead would show it in the CloudFormation
 // console and, because the parameter is NoEcho, make every preview report a
 // change.
-package agenttoken
 
 import (
 	"errors"
@@ -17,14 +18,14 @@ import (
 	"mtrlz.dev/ci-infra/components/label"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:secrets:AgentToken"
+// TokenTypeToken is the Pulumi type of the token component.
+const TokenTypeToken = "ci-infra:secrets:AgentToken"
 
 // pathPattern is the template's AllowedPattern for a parameter path.
 var pathPattern = regexp.MustCompile(`^/[a-zA-Z0-9_.\-/]+$`)
 
-// Args configures the token parameter.
-type Args struct {
+// TokenArgs configures the token parameter.
+type TokenArgs struct {
 	// Path is the parameter name, starting with a slash.
 	Path string
 	// Token is the registration token; it must be a secret input.
@@ -44,7 +45,7 @@ type AgentToken struct {
 }
 
 // Validate reports every problem of the arguments at once.
-func (a Args) Validate() error {
+func (a TokenArgs) Validate() error {
 	var errs []error
 	if !pathPattern.MatchString(a.Path) {
 		errs = append(errs, fmt.Errorf("parameter path %q must start with / and hold only letters, digits and _.-/", a.Path))
@@ -55,14 +56,14 @@ func (a Args) Validate() error {
 	return errors.Join(errs...)
 }
 
-// New declares the parameter. It is protected: deleting it deregisters no
+// NewToken declares the parameter. It is protected: deleting it deregisters no
 // agent but stops every new instance from registering.
-func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*AgentToken, error) {
+func NewToken(ctx *pulumi.Context, name string, args TokenArgs, opts ...pulumi.ResourceOption) (*AgentToken, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("agent token %s: %w", name, err)
 	}
 	t := &AgentToken{}
-	if err := ctx.RegisterComponentResource(TypeToken, name, t, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TokenTypeToken, name, t, opts...); err != nil {
 		return nil, err
 	}
 	param, err := ssm.NewParameter(ctx, label.Name(name, "parameter"), &ssm.ParameterArgs{
@@ -70,7 +71,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Type:        pulumi.String("SecureString"),
 		Value:       pulumi.ToSecret(args.Token).(pulumi.StringOutput),
 		Description: pulumi.String("Buildkite agent registration token, read by the Elastic CI Stack instances."),
-		Tags:        label.StringMap(args.Tags),
+		Tags:        pulumi.ToStringMap(args.Tags),
 	}, pulumi.Parent(t), pulumi.Protect(true))
 	if err != nil {
 		return nil, err

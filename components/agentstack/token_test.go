@@ -1,4 +1,4 @@
-package agenttoken
+package agentstack
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ import (
 func TestTokenIsAProtectedSecureString(t *testing.T) {
 	p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
 		// A plain input: the component must still store it as a secret.
-		_, err := New(ctx, "agent-token", Args{Path: "/ci-infra/test/buildkite-agent-token", Token: pulumi.String("test-token")})
+		_, err := NewToken(ctx, "agent-token", TokenArgs{Path: "/ci-infra/test/buildkite-agent-token", Token: pulumi.String("test-token")})
 		return err
 	}), nil)
 	param, err := p.Get("aws:ssm/parameter:Parameter", "agent-token-parameter")
@@ -24,10 +24,10 @@ func TestTokenIsAProtectedSecureString(t *testing.T) {
 	assert.True(t, param.Protect)
 }
 
-func TestInvalidPath(t *testing.T) {
+func TestInvalidTokenPath(t *testing.T) {
 	for _, path := range []string{"", "no-slash", "/has space", "/semi;colon"} {
-		err := Args{Path: path, Token: pulumi.String("t")}.Validate()
+		err := TokenArgs{Path: path, Token: pulumi.String("t")}.Validate()
 		assert.Error(t, err, path)
 	}
-	assert.Error(t, Args{Path: "/ok"}.Validate(), "a missing token is an error")
+	assert.Error(t, TokenArgs{Path: "/ok"}.Validate(), "a missing token is an error")
 }

@@ -1,9 +1,9 @@
-// Package agentpolicy owns the managed IAM policy the agent stacks attach to
-// their instance role (the template's ManagedPolicyARNs): read access to the
-// bootstrap script and nothing more. The secrets bucket needs no grant here;
-// the stack grants its instances read access to the bucket named in
-// SecretsBucket itself.
-package agentpolicy
+package agentstack
+
+// The managed IAM policy the agent stacks attach to their instance role (the
+// template's ManagedPolicyARNs): read access to the bootstrap script and
+// nothing more. The secrets bucket needs no grant here; the stack grants its
+// instances read access to the bucket named in SecretsBucket itself.
 
 import (
 	"errors"
@@ -18,17 +18,17 @@ import (
 	"mtrlz.dev/ci-infra/components/policydoc"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:iam:AgentPolicy"
+// PolicyTypeToken is the Pulumi type of the policy component.
+const PolicyTypeToken = "ci-infra:iam:AgentPolicy"
 
-// DefaultName is the policy's physical name in the seed's account.
-const DefaultName = "buildkite-agent"
+// DefaultPolicyName is the policy's physical name in the seed's account.
+const DefaultPolicyName = "buildkite-agent"
 
 var policyName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
-// Args configures the policy.
-type Args struct {
-	// Name is the physical policy name; DefaultName when empty.
+// PolicyArgs configures the policy.
+type PolicyArgs struct {
+	// Name is the physical policy name; DefaultPolicyName when empty.
 	Name string
 	// BootstrapObjectARN is the ARN of the bootstrap script object. It is
 	// derived from the uploaded object, never typed.
@@ -48,16 +48,16 @@ type AgentPolicy struct {
 	Arn pulumi.StringOutput `pulumi:"arn"`
 }
 
-func (a *Args) defaults() {
+func (a *PolicyArgs) defaults() {
 	if a.Name == "" {
-		a.Name = DefaultName
+		a.Name = DefaultPolicyName
 	}
 }
 
 // Validate reports every problem of the arguments at once.
-func (a Args) Validate() error {
+func (a PolicyArgs) Validate() error {
 	var errs []error
-	if err := ValidateName(a.Name); err != nil {
+	if err := ValidatePolicyName(a.Name); err != nil {
 		errs = append(errs, err)
 	}
 	if a.BootstrapObjectARN == nil {
@@ -66,16 +66,16 @@ func (a Args) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ValidateName checks IAM's rules for a policy name.
-func ValidateName(name string) error {
+// ValidatePolicyName checks IAM's rules for a policy name.
+func ValidatePolicyName(name string) error {
 	if !policyName.MatchString(name) {
 		return fmt.Errorf("policy name %q must be 1-128 characters of letters, digits and +=,.@_-", name)
 	}
 	return nil
 }
 
-// Document is the policy: s3:GetObject on exactly the bootstrap object.
-func Document(bootstrapObjectARN string) policydoc.Document {
+// PolicyDocument is the policy: s3:GetObject on exactly the bootstrap object.
+func PolicyDocument(bootstrapObjectARN string) policydoc.Document {
 	return policydoc.New(policydoc.Statement{
 		Sid:      "ReadBootstrapScript",
 		Effect:   "Allow",
@@ -84,24 +84,24 @@ func Document(bootstrapObjectARN string) policydoc.Document {
 	})
 }
 
-// New declares the policy.
-func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*AgentPolicy, error) {
+// NewPolicy declares the policy.
+func NewPolicy(ctx *pulumi.Context, name string, args PolicyArgs, opts ...pulumi.ResourceOption) (*AgentPolicy, error) {
 	args.defaults()
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("agent policy %s: %w", name, err)
 	}
 	p := &AgentPolicy{}
-	if err := ctx.RegisterComponentResource(TypeToken, name, p, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(PolicyTypeToken, name, p, opts...); err != nil {
 		return nil, err
 	}
 	doc := args.BootstrapObjectARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
-		return Document(arn).JSON()
+		return PolicyDocument(arn).JSON()
 	}).(pulumi.StringOutput)
 	policy, err := iam.NewPolicy(ctx, label.Name(name, "policy"), &iam.PolicyArgs{
 		Name:        pulumi.String(args.Name),
 		Description: pulumi.String("Lets Buildkite agents read their bootstrap script, and nothing more."),
 		Policy:      doc,
-		Tags:        label.StringMap(args.Tags),
+		Tags:        pulumi.ToStringMap(args.Tags),
 	}, pulumi.Parent(p), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package downloadsite
+package bucket
 
 import (
 	"testing"
@@ -11,16 +11,16 @@ import (
 	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
-func sitePlan(t *testing.T, args Args) *plan.Plan {
+func sitePlan(t *testing.T, args SiteArgs) *plan.Plan {
 	t.Helper()
 	return plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "site", args)
+		_, err := NewSite(ctx, "site", args)
 		return err
 	}), nil)
 }
 
-func base() Args {
-	return Args{Domain: "downloads.mtrlz.dev", BucketName: "downloads.mtrlz.dev", BucketRegion: "us-west-2", LogRetentionDays: 90}
+func base() SiteArgs {
+	return SiteArgs{Domain: "downloads.mtrlz.dev", BucketName: "downloads.mtrlz.dev", BucketRegion: "us-west-2", LogRetentionDays: 90}
 }
 
 // The three ways the site comes up: with the public zone in one up; without
@@ -34,7 +34,7 @@ func TestSiteModes(t *testing.T) {
 	noAlias.Domain = ""
 	tests := []struct {
 		name                                 string
-		args                                 Args
+		args                                 SiteArgs
 		certificate, validation, aliasRecord bool
 		servesDomain                         bool
 	}{
@@ -70,20 +70,20 @@ func TestSiteModes(t *testing.T) {
 
 func TestSiteArgsAreValidated(t *testing.T) {
 	for name, tt := range map[string]struct {
-		edit func(*Args)
+		edit func(*SiteArgs)
 		want string
 	}{
-		"bad domain":       {func(a *Args) { a.Domain = "Downloads MTRLZ" }, "not a DNS name"},
-		"bad zone":         {func(a *Args) { a.PublicZoneID = "zone" }, "not a hosted zone ID"},
-		"zone, no domain":  {func(a *Args) { a.Domain, a.PublicZoneID = "", "Z0PUBLICZONE" }, "no record to write"},
-		"no bucket":        {func(a *Args) { a.BucketName = "" }, "BucketName and BucketRegion are required"},
-		"no log retention": {func(a *Args) { a.LogRetentionDays = 0 }, "LogRetentionDays"},
+		"bad domain":       {func(a *SiteArgs) { a.Domain = "Downloads MTRLZ" }, "not a DNS name"},
+		"bad zone":         {func(a *SiteArgs) { a.PublicZoneID = "zone" }, "not a hosted zone ID"},
+		"zone, no domain":  {func(a *SiteArgs) { a.Domain, a.PublicZoneID = "", "Z0PUBLICZONE" }, "no record to write"},
+		"no bucket":        {func(a *SiteArgs) { a.BucketName = "" }, "BucketName and BucketRegion are required"},
+		"no log retention": {func(a *SiteArgs) { a.LogRetentionDays = 0 }, "LogRetentionDays"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := base()
 			tt.edit(&args)
 			plantest.Rejects(t, func(ctx *pulumi.Context) error {
-				_, err := New(ctx, "site", args)
+				_, err := NewSite(ctx, "site", args)
 				return err
 			}, tt.want)
 		})

@@ -1,4 +1,4 @@
-package zone
+package network
 
 import (
 	"testing"
@@ -37,7 +37,7 @@ func TestValidateDomain(t *testing.T) {
 
 func TestZoneIsPrivateToTheVPCAndProtected(t *testing.T) {
 	p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "internal-zone", Args{Name: "internal.example.com", VpcID: pulumi.String("vpc-1"), Region: "us-east-1"})
+		_, err := NewZone(ctx, "internal-zone", ZoneArgs{Name: "internal.example.com", VpcID: pulumi.String("vpc-1"), Region: "us-east-1"})
 		return err
 	}), nil)
 	z, err := p.Get("aws:route53/zone:Zone", "internal-zone-zone")

@@ -1,4 +1,4 @@
-package agentpolicy
+package agentstack
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ func TestPolicyGrantsReadOfTheBootstrapObjectOnly(t *testing.T) {
 	const object = "arn:aws:s3:::buildkite-config-x/bootstrap.sh"
 	var arn pulumi.StringOutput
 	p := plantest.Run(t, func(ctx *pulumi.Context) (pulumi.Map, error) {
-		pol, err := New(ctx, "agent-policy", Args{BootstrapObjectARN: pulumi.String(object)})
+		pol, err := NewPolicy(ctx, "agent-policy", PolicyArgs{BootstrapObjectARN: pulumi.String(object)})
 		if err != nil {
 			return nil, err
 		}
@@ -25,7 +25,7 @@ func TestPolicyGrantsReadOfTheBootstrapObjectOnly(t *testing.T) {
 
 	res, err := p.Get("aws:iam/policy:Policy", "agent-policy-policy")
 	require.NoError(t, err)
-	assert.Equal(t, DefaultName, res.Input("name"))
+	assert.Equal(t, DefaultPolicyName, res.Input("name"))
 	var doc struct {
 		Statement []struct {
 			Effect   string
@@ -42,8 +42,8 @@ func TestPolicyGrantsReadOfTheBootstrapObjectOnly(t *testing.T) {
 	assert.Equal(t, "arn:aws:iam::123456789012:policy/buildkite-agent", p.Outputs["arn"].Value)
 }
 
-func TestValidateName(t *testing.T) {
+func TestValidatePolicyName(t *testing.T) {
 	for name, ok := range map[string]bool{"buildkite-agent": true, "a": true, "has space": false, "": false, "x/y": false} {
-		assert.Equal(t, ok, ValidateName(name) == nil, name)
+		assert.Equal(t, ok, ValidatePolicyName(name) == nil, name)
 	}
 }

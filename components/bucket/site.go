@@ -1,5 +1,6 @@
-// Package downloadsite owns https://downloads.mtrlz.dev: a CloudFront
-// distribution in front of the private downloads bucket (read through an
+package bucket
+
+// The site https://downloads.mtrlz.dev: a CloudFront distribution in front of the private downloads bucket (read through an
 // origin access control), its certificate, its DNS, and its access logs.
 //
 // CloudFront takes certificates from us-east-1 only, and its log delivery
@@ -9,7 +10,6 @@
 // points the alias in one `pulumi up`; without it, the first up creates the
 // certificate and reports its validation record, and the alias follows once
 // an operator has added it and the certificate is issued (CertificateIssued).
-package downloadsite
 
 import (
 	"errors"
@@ -27,8 +27,8 @@ import (
 	"mtrlz.dev/ci-infra/components/label"
 )
 
-// TypeToken is the Pulumi type of the component.
-const TypeToken = "ci-infra:web:DownloadSite"
+// SiteTypeToken is the Pulumi type of the site component.
+const SiteTypeToken = "ci-infra:web:DownloadSite"
 
 // CloudFront's fixed facts.
 const (
@@ -43,8 +43,8 @@ const (
 	latestTTL     = 60
 )
 
-// Args configures the site.
-type Args struct {
+// SiteArgs configures the site.
+type SiteArgs struct {
 	// Domain is the site's name, e.g. "downloads.mtrlz.dev"; empty serves
 	// the distribution's own cloudfront.net name only (a rebuild elsewhere:
 	// an alias is global, and production holds it).
@@ -84,7 +84,7 @@ var (
 )
 
 // Validate reports every problem of the arguments at once.
-func (a Args) Validate() error {
+func (a SiteArgs) Validate() error {
 	var errs []error
 	if a.Domain != "" && !domainName.MatchString(a.Domain) {
 		errs = append(errs, fmt.Errorf("domain %q is not a DNS name such as downloads.mtrlz.dev", a.Domain))
@@ -104,17 +104,17 @@ func (a Args) Validate() error {
 	return errors.Join(errs...)
 }
 
-// New declares the site.
-func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Site, error) {
+// NewSite declares the site.
+func NewSite(ctx *pulumi.Context, name string, args SiteArgs, opts ...pulumi.ResourceOption) (*Site, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("download site %s: %w", name, err)
 	}
 	site := &Site{}
-	if err := ctx.RegisterComponentResource(TypeToken, name, site, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(SiteTypeToken, name, site, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(site)
-	tags := label.StringMap(args.Tags)
+	tags := pulumi.ToStringMap(args.Tags)
 
 	// Certificates for CloudFront, and its log delivery, live in us-east-1.
 	usEast1, err := aws.NewProvider(ctx, label.Name(name, "us-east-1"), &aws.ProviderArgs{Region: pulumi.String("us-east-1")}, parent)
