@@ -23,6 +23,7 @@ import (
 	"slices"
 
 	"mtrlz.dev/ci-infra/internal/cost"
+	"mtrlz.dev/ci-infra/internal/fleet"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/policies"
 	"mtrlz.dev/ci-infra/stacks"
@@ -76,11 +77,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	agentStacks, err := cost.StacksOf(p)
+	agentStacks, err := fleet.StacksOf(p, opts.Config["ci-infra:elasticStackVersion"], nil)
 	if err != nil {
 		return fail(err)
 	}
-	report, err := cost.Estimate(opts.Config["aws:region"], agentStacks)
+	sizes := make([]cost.Stack, len(agentStacks))
+	for i, s := range agentStacks {
+		sizes[i] = s.Stack
+	}
+	report, err := cost.Estimate(opts.Config["aws:region"], sizes)
 	if err != nil {
 		return fail(err)
 	}

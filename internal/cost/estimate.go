@@ -4,11 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
-	"strings"
 	"text/tabwriter"
-
-	"mtrlz.dev/ci-infra/internal/plan"
 )
 
 // SpotPriceRatio is the assumed price of a spot instance relative to on
@@ -93,49 +89,6 @@ func Estimate(region string, stacks []Stack) (*Report, error) {
 		r.PeakMonthly = round(r.PeakMonthly + c.PeakMonthly)
 	}
 	return r, nil
-}
-
-// StacksOf reads the agent stacks of a plan from the parameters the program
-// passes to CloudFormation, so the estimate prices exactly what is planned.
-// The program sets every parameter priced here; one that is missing is an
-// error rather than a guess at the template's default.
-func StacksOf(p *plan.Plan) ([]Stack, error) {
-	var out []Stack
-	for _, r := range p.Find("aws:cloudformation/stack:Stack", "") {
-		params, _ := r.Input("parameters").(map[string]any)
-		name, _ := r.Input("name").(string)
-		param := func(key string) (string, error) {
-			v, ok := params[key].(string)
-			if !ok || v == "" {
-				return "", fmt.Errorf("stack %s sets no %s: it cannot be priced", name, key)
-			}
-			return v, nil
-		}
-		num := func(key string, dst *int) error {
-			v, err := param(key)
-			if err != nil {
-				return err
-			}
-			if *dst, err = strconv.Atoi(v); err != nil {
-				return fmt.Errorf("stack %s: %s %q is not a number", name, key, v)
-			}
-			return nil
-		}
-		s := Stack{Name: name}
-		for key, dst := range map[string]*int{"MinSize": &s.MinSize, "MaxSize": &s.MaxSize, "OnDemandPercentage": &s.OnDemandPercentage} {
-			if err := num(key, dst); err != nil {
-				return nil, err
-			}
-		}
-		types, err := param("InstanceTypes")
-		if err != nil {
-			return nil, err
-		}
-		s.InstanceTypes = strings.Split(types, ",")
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, b Stack) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
 }
 
 // WriteText writes the report as a table.

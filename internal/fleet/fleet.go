@@ -25,10 +25,11 @@ import (
 // Stack is one agent stack as the simulator sees it: the template
 // parameters that decide how it scales.
 type Stack struct {
-	Name, Queue        string
-	InstanceType       string
-	MinSize, MaxSize   int
-	OnDemandPercentage int
+	// Stack is the sizing the cost estimate prices: name, instance types,
+	// MinSize, MaxSize and OnDemandPercentage. The simulator launches (and
+	// prices) the first instance type.
+	cost.Stack
+	Queue string
 	// ScaleInIdleSeconds: an agent idle this long stops and its instance
 	// terminates itself (0: never). disconnect-after-idle-timeout in
 	// bk-install-elastic-stack.sh.
@@ -340,7 +341,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 	scale := float64(monthSeconds) / float64(end)
 	var res Result
 	for _, g := range groups {
-		price, err := opts.HourlyPrice(g.stack.InstanceType)
+		price, err := opts.HourlyPrice(g.stack.InstanceTypes[0])
 		if err != nil {
 			return Result{}, err
 		}

@@ -20,8 +20,8 @@ func options() fleet.Options {
 
 // stack is a template-default stack (v6.71.1 defaults) on queue q.
 func stack(name, q string, minSize, maxSize int) fleet.Stack {
-	return fleet.Stack{Name: name, Queue: q, InstanceType: "c5.2xlarge", MinSize: minSize, MaxSize: maxSize,
-		OnDemandPercentage: 100, ScaleInIdleSeconds: 600, DisableScaleIn: true, ScaleInProtection: true,
+	return fleet.Stack{Stack: cost.Stack{Name: name, InstanceTypes: []string{"c5.2xlarge"}, MinSize: minSize, MaxSize: maxSize,
+		OnDemandPercentage: 100}, Queue: q, ScaleInIdleSeconds: 600, DisableScaleIn: true, ScaleInProtection: true,
 		ScaleInCooldown: 3600, ScaleOutCooldown: 300}
 }
 

@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	"mtrlz.dev/ci-infra/components/agentstack"
+	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/plan"
 )
 
 // StacksOf reads the agent stacks of a plan, as CloudFormation would apply
 // them: every parameter the program leaves unset takes the pinned
 // template's default. overrides ("STACK.PARAM" → value) change a parameter
-// of one stack, for what-ifs.
+// of one stack, for what-ifs. It is the one reader of a plan's agent
+// stacks: cmd/plan prices their cost.Stack, cmd/fleet replays builds on
+// them.
 func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stack, error) {
 	contract, err := agentstack.ContractFor(version)
 	if err != nil {
@@ -41,7 +44,7 @@ func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stac
 			}
 			return fmt.Sprint(param.Default), nil
 		}
-		s := Stack{Name: name}
+		s := Stack{Stack: cost.Stack{Name: name}}
 		var errs []string
 		str := func(key string, dst *string) {
 			v, err := get(key)
@@ -67,7 +70,7 @@ func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stac
 		var types string
 		str("BuildkiteQueue", &s.Queue)
 		str("InstanceTypes", &types)
-		s.InstanceType, _, _ = strings.Cut(types, ",")
+		s.InstanceTypes = strings.Split(types, ",")
 		num("MinSize", &s.MinSize)
 		num("MaxSize", &s.MaxSize)
 		num("OnDemandPercentage", &s.OnDemandPercentage)
