@@ -101,10 +101,7 @@ type AgentStack struct {
 // Validate reports every problem of the arguments at once, including every
 // static parameter that the pinned template would reject.
 func (a Args) Validate() error {
-	var errs []error
-	if err := a.ValidateStackName(); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{a.ValidateStackName()}
 	for _, p := range ValidateSize(a.Queue, a.MinSize, a.MaxSize, a.InstanceTypes) {
 		errs = append(errs, fmt.Errorf("%s %w", p.Field, p.Err))
 	}

@@ -56,10 +56,7 @@ func (a *PolicyArgs) defaults() {
 
 // Validate reports every problem of the arguments at once.
 func (a PolicyArgs) Validate() error {
-	var errs []error
-	if err := ValidatePolicyName(a.Name); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{ValidatePolicyName(a.Name)}
 	if a.BootstrapObjectARN == nil {
 		errs = append(errs, errors.New("BootstrapObjectARN is required"))
 	}

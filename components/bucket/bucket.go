@@ -90,10 +90,7 @@ type Bucket struct {
 
 // Validate reports every problem of the arguments at once.
 func (a Args) Validate() error {
-	var errs []error
-	if err := ValidateName(a.Name); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{ValidateName(a.Name)}
 	if a.NoncurrentVersionDays < 0 {
 		errs = append(errs, fmt.Errorf("NoncurrentVersionDays must be >= 0, got %d", a.NoncurrentVersionDays))
 	}

@@ -47,10 +47,7 @@ type Network struct {
 
 // Validate reports every problem of the arguments at once.
 func (a Args) Validate() error {
-	var errs []error
-	if err := ValidateCIDR(a.CIDR); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{ValidateCIDR(a.CIDR)}
 	if len(a.AvailabilityZones) > 1<<subnetBits {
 		errs = append(errs, fmt.Errorf("at most %d availability zones fit the VPC", 1<<subnetBits))
 	}

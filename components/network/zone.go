@@ -66,10 +66,7 @@ type PrivateZone struct {
 
 // Validate reports every problem of the arguments at once.
 func (a ZoneArgs) Validate() error {
-	var errs []error
-	if err := ValidateDomain(a.Name); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{ValidateDomain(a.Name)}
 	if a.VpcID == nil {
 		errs = append(errs, errors.New("VpcID is required: a private zone belongs to a VPC"))
 	}
