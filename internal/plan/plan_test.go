@@ -1,10 +1,12 @@
 package plan_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +60,35 @@ func TestLoadOptionsAppliesDefaultsLikeTheCLI(t *testing.T) {
 func TestLoadOptionsMissingProject(t *testing.T) {
 	_, err := plan.LoadOptions(t.TempDir(), "prod")
 	assert.ErrorContains(t, err, "Pulumi.yaml")
+}
+
+// A committed plan read back is the plan that was written, as far as the
+// document shows it: the tests that read prod's committed plan rely on it.
+func TestReadDocumentRoundTrips(t *testing.T) {
+	written := &plan.Plan{Project: "demo", Stack: "s", Outputs: map[string]plan.Output{
+		"name":  {Value: "b", Known: true},
+		"token": {Value: "t", Secret: true, Known: true},
+	}, Resources: []plan.Resource{{
+		URN: "urn:pulumi:s::demo::aws:s3/bucketPolicy:BucketPolicy::p", Type: "aws:s3/bucketPolicy:BucketPolicy", Name: "p",
+		Parent: "urn:pulumi:s::demo::pulumi:pulumi:Stack::demo-s", Protect: true, Custom: true, ImportID: "b",
+		Inputs: resource.PropertyMap{
+			"bucket": resource.NewStringProperty("b"),
+			"nested": resource.NewObjectProperty(resource.PropertyMap{"key": resource.MakeSecret(resource.NewStringProperty("k"))}),
+			"list":   resource.NewArrayProperty([]resource.PropertyValue{resource.NewNumberProperty(1)}),
+		},
+		PropertyDependencies: map[string][]string{"bucket": {"urn:pulumi:s::demo::aws:s3/bucketV2:BucketV2::b"}, "list": nil},
+	}}}
+	raw, err := json.Marshal(written.Document())
+	require.NoError(t, err)
+
+	read, err := plan.ReadDocument(raw)
+	require.NoError(t, err)
+	assert.Equal(t, written.Document(), read.Document())
+	r, err := read.Get("aws:s3/bucketPolicy:BucketPolicy", "p")
+	require.NoError(t, err)
+	assert.True(t, r.Custom)
+	assert.True(t, r.IsSecret("nested"), "a redacted secret comes back a secret")
+	assert.Equal(t, "[secret]", r.Input("nested.key"))
+	assert.Equal(t, map[string][]string{"bucket": {"urn:pulumi:s::demo::aws:s3/bucketV2:BucketV2::b"}}, r.PropertyDependencies)
+	assert.True(t, read.Outputs["token"].Secret)
 }
