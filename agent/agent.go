@@ -10,8 +10,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"mtrlz.dev/ci-infra/components/ident"
 )
 
 // Bootstrap is bootstrap.sh, uploaded to the config bucket and run as root by
@@ -30,22 +31,16 @@ type BootstrapParams struct {
 	Allow       []DeployTarget
 }
 
-var (
-	deploySlug   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
-	deployBranch = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
-	queueName    = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
-)
-
 // RenderBootstrap returns bootstrap.sh with p written in as the defaults of
 // the variables it reads (tests override them from the environment).
 func RenderBootstrap(p BootstrapParams) (string, error) {
 	var errs []error
-	if !queueName.MatchString(p.DeployQueue) {
-		errs = append(errs, fmt.Errorf("deploy queue %q must be 1-100 letters, digits, dots, hyphens or underscores", p.DeployQueue))
+	if !ident.IsQueue(p.DeployQueue) {
+		errs = append(errs, fmt.Errorf("deploy queue %q must be %s", p.DeployQueue, ident.QueueRule))
 	}
 	var lines []string
 	for _, t := range p.Allow {
-		if !deploySlug.MatchString(t.Pipeline) || !deployBranch.MatchString(t.Branch) {
+		if !ident.IsPipelineSlug(t.Pipeline) || !ident.IsBranch(t.Branch) {
 			errs = append(errs, fmt.Errorf("deploy allow-list entry %q %q is not a pipeline slug and a branch name", t.Pipeline, t.Branch))
 		}
 		lines = append(lines, t.Pipeline+" "+t.Branch)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/template"
 
-	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/ident"
 )
 
 //go:embed env.tmpl
@@ -66,11 +66,11 @@ var s3URL = regexp.MustCompile(`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-
 // Validate reports every problem of the parameters.
 func (p EnvParams) Validate() error {
 	var errs []error
-	if !githubid.IsLogin(p.Org) {
-		errs = append(errs, fmt.Errorf("GitHub organisation %q is not a GitHub login (%s)", p.Org, githubid.LoginRule))
+	if !ident.IsLogin(p.Org) {
+		errs = append(errs, fmt.Errorf("GitHub organisation %q is not a GitHub login (%s)", p.Org, ident.LoginRule))
 	}
-	if !githubid.IsTeamSlug(p.Team) {
-		errs = append(errs, fmt.Errorf("team slug %q must be lowercase letters, digits, hyphens and underscores", p.Team))
+	if !ident.IsTeamSlug(p.Team) {
+		errs = append(errs, fmt.Errorf("team slug %q must be %s", p.Team, ident.TeamSlugRule))
 	}
 	if err := ValidateAPIURL(p.APIURL); err != nil {
 		errs = append(errs, err)

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/ident"
 )
 
 // Logical names of the components that hold state. They name the resources
@@ -57,7 +57,6 @@ func (a *AdoptIDs) UnmarshalJSON(raw []byte) error {
 }
 
 var (
-	zoneID      = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 	teamID      = regexp.MustCompile(`^[0-9]{1,12}$`)
 	providerARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/agent\.buildkite\.com$`)
 	policyARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:policy/(.+/)?([^/]+)$`)
@@ -74,9 +73,9 @@ func (c *Config) adoptable() map[string]func(id string) error {
 			return nil
 		}
 	}
-	pattern := func(re *regexp.Regexp, form string) func(string) error {
+	pattern := func(matches func(string) bool, form string) func(string) error {
 		return func(id string) error {
-			if !re.MatchString(id) {
+			if !matches(id) {
 				return fmt.Errorf("%q is not %s", id, form)
 			}
 			return nil
@@ -87,17 +86,17 @@ func (c *Config) adoptable() map[string]func(id string) error {
 		nameSecrets:     same(c.SecretsBucketName()),
 		nameSecretsLogs: same(c.SecretsLogBucketName()),
 		nameDownloads:   same(c.DownloadsBucketName),
-		nameZone:        pattern(zoneID, "a hosted zone ID such as Z0123456789ABCDEFGHIJ"),
+		nameZone:        pattern(ident.IsZoneID, ident.ZoneIDRule),
 		nameAgents:      same(c.AgentsStackName),
 		nameBuilders:    same(c.BuildersStackName),
 		nameDeployers:   same(c.DeployStackName),
 		nameTeam: func(id string) error {
-			if teamID.MatchString(id) || (githubid.IsTeamSlug(id) && id == c.TrustedTeamName) {
+			if teamID.MatchString(id) || (ident.IsTeamSlug(id) && id == c.TrustedTeamName) {
 				return nil
 			}
 			return fmt.Errorf("%q is neither a numeric team ID nor the slug %q", id, c.TrustedTeamName)
 		},
-		nameCIAccess: pattern(providerARN, "the ARN of an IAM OIDC provider for agent.buildkite.com"),
+		nameCIAccess: pattern(providerARN.MatchString, "the ARN of an IAM OIDC provider for agent.buildkite.com"),
 		nameAgentPolicy: func(id string) error {
 			m := policyARN.FindStringSubmatch(id)
 			switch {

@@ -15,8 +15,8 @@ import (
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
-	"mtrlz.dev/ci-infra/components/githubid"
 	"mtrlz.dev/ci-infra/components/guardrails"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/network"
 	"mtrlz.dev/ci-infra/internal/cost"
 )
@@ -57,7 +57,7 @@ func (c *Config) Validate(project string) error {
 	if err := agentstack.ValidatePolicyName(c.AgentPolicyName); err != nil {
 		bad("agentPolicyName", "%v", err)
 	}
-	if err := network.ValidateDomain(c.InternalZoneName); err != nil {
+	if err := ident.ValidateDomain(c.InternalZoneName); err != nil {
 		bad("internalZoneName", "%v", err)
 	}
 	if err := bucket.ValidateName(c.DownloadsBucketName); err != nil {
@@ -151,10 +151,10 @@ func (c *Config) Validate(project string) error {
 }
 
 func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
-	if !githubid.IsLogin(c.GitHubOrg) {
-		bad("github:owner", "%q is not a GitHub organisation login (%s)", c.GitHubOrg, githubid.LoginRule)
+	if !ident.IsLogin(c.GitHubOrg) {
+		bad("github:owner", "%q is not a GitHub organisation login (%s)", c.GitHubOrg, ident.LoginRule)
 	}
-	if !githubid.IsTeamSlug(c.TrustedTeamName) {
+	if !ident.IsTeamSlug(c.TrustedTeamName) {
 		bad("trustedTeamName", "%q must be a team slug: lowercase letters, digits, hyphens, underscores", c.TrustedTeamName)
 	}
 	if err := agent.ValidateAPIURL(c.GitHubAPIURL); err != nil {

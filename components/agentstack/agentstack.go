@@ -22,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/components/adopt"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -150,12 +151,10 @@ type SizeProblem struct {
 	Err   error
 }
 
-var queueName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
-
 // ValidateQueue is the one check of a Buildkite queue name.
 func ValidateQueue(queue string) error {
-	if !queueName.MatchString(queue) {
-		return fmt.Errorf("%q must be 1-100 letters, digits, dots, hyphens or underscores", queue)
+	if !ident.IsQueue(queue) {
+		return fmt.Errorf("%q must be %s", queue, ident.QueueRule)
 	}
 	return nil
 }

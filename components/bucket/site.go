@@ -14,7 +14,6 @@ package bucket
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -24,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -78,22 +78,17 @@ type Site struct {
 	ValidationRecord pulumi.StringOutput `pulumi:"validationRecord"`
 }
 
-var (
-	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	zoneID     = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
-)
-
 // Validate reports every problem of the arguments at once.
 func (a SiteArgs) Validate() error {
 	var errs []error
-	if a.Domain != "" && !domainName.MatchString(a.Domain) {
-		errs = append(errs, fmt.Errorf("domain %q is not a DNS name such as downloads.mtrlz.dev", a.Domain))
+	if a.Domain != "" {
+		errs = append(errs, ident.ValidateDomain(a.Domain))
 	}
 	if a.BucketName == "" || a.BucketRegion == "" {
 		errs = append(errs, errors.New("BucketName and BucketRegion are required"))
 	}
-	if a.PublicZoneID != "" && !zoneID.MatchString(a.PublicZoneID) {
-		errs = append(errs, fmt.Errorf("public zone ID %q is not a hosted zone ID such as Z0123456789ABCDEFGHIJ", a.PublicZoneID))
+	if a.PublicZoneID != "" && !ident.IsZoneID(a.PublicZoneID) {
+		errs = append(errs, fmt.Errorf("public zone ID %q is not %s", a.PublicZoneID, ident.ZoneIDRule))
 	}
 	if a.PublicZoneID != "" && a.Domain == "" {
 		errs = append(errs, errors.New("PublicZoneID without a Domain: there is no record to write"))

@@ -73,7 +73,7 @@ func TestSiteArgsAreValidated(t *testing.T) {
 		edit func(*SiteArgs)
 		want string
 	}{
-		"bad domain":       {func(a *SiteArgs) { a.Domain = "Downloads MTRLZ" }, "not a DNS name"},
+		"bad domain":       {func(a *SiteArgs) { a.Domain = "Downloads MTRLZ" }, `domain name "Downloads MTRLZ"`},
 		"bad zone":         {func(a *SiteArgs) { a.PublicZoneID = "zone" }, "not a hosted zone ID"},
 		"zone, no domain":  {func(a *SiteArgs) { a.Domain, a.PublicZoneID = "", "Z0PUBLICZONE" }, "no record to write"},
 		"no bucket":        {func(a *SiteArgs) { a.BucketName = "" }, "BucketName and BucketRegion are required"},

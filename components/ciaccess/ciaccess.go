@@ -8,12 +8,12 @@ package ciaccess
 import (
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/components/adopt"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 	"mtrlz.dev/ci-infra/components/policydoc"
 )
@@ -46,11 +46,6 @@ const (
 // AWS-managed policies (the same ARN in every account).
 const (
 	readOnlyPolicyARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-)
-
-var (
-	slug   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
-	branch = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
 )
 
 // Args configures the pipeline's access.
@@ -172,15 +167,15 @@ func (a Args) Validate() error {
 // ValidateSlug checks a Buildkite organization or pipeline slug; it is
 // written into the roles' trust conditions.
 func ValidateSlug(kind, s string) error {
-	if !slug.MatchString(s) {
-		return fmt.Errorf("Buildkite %s %q must be a slug (lowercase letters, digits, hyphens)", kind, s)
+	if !ident.IsPipelineSlug(s) {
+		return fmt.Errorf("Buildkite %s %q must be a slug (%s)", kind, s, ident.SlugRule)
 	}
 	return nil
 }
 
 // ValidateBranch checks the deploy branch name.
 func ValidateBranch(s string) error {
-	if !branch.MatchString(s) {
+	if !ident.IsBranch(s) {
 		return fmt.Errorf("deploy branch %q is not a branch name", s)
 	}
 	return nil

@@ -19,7 +19,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/components/adopt"
-	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -31,8 +31,7 @@ const TypeToken = "ci-infra:github:RepositoryGuardrails"
 var WebhookEvents = []string{"push", "status", "pull_request", "pull_request_review", "check_run", "check_suite", "deployment", "deployment_status", "release"}
 
 var (
-	repoName   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	branchName = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
+	repoName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	// An app pusher is its GraphQL node ID.
 	appActor = regexp.MustCompile(`^[A-Za-z0-9_=-]{12,}$`)
 )
@@ -94,7 +93,7 @@ func (a Args) Validate() error {
 	if !repoName.MatchString(a.Repository) {
 		bad("repository name %q must be 1-100 letters, digits, dots, hyphens or underscores", a.Repository)
 	}
-	if !branchName.MatchString(a.DefaultBranch) {
+	if !ident.IsBranch(a.DefaultBranch) {
 		bad("default branch %q is not a branch name", a.DefaultBranch)
 	}
 	if len(a.RequiredChecks) == 0 {
@@ -111,7 +110,7 @@ func (a Args) Validate() error {
 	switch {
 	case a.DeployBranch == "" && len(a.DeployPushers) > 0:
 		bad("deploy pushers are set but no deploy branch")
-	case a.DeployBranch != "" && !branchName.MatchString(a.DeployBranch):
+	case a.DeployBranch != "" && !ident.IsBranch(a.DeployBranch):
 		bad("deploy branch %q is not a branch name", a.DeployBranch)
 	case a.DeployBranch != "" && a.DeployBranch == a.DefaultBranch:
 		bad("deploy branch %q must differ from the default branch", a.DeployBranch)
@@ -119,7 +118,7 @@ func (a Args) Validate() error {
 		bad("deploy branch %q needs at least one pusher (the automation that moves it)", a.DeployBranch)
 	}
 	for _, p := range a.DeployPushers {
-		isUser := strings.HasPrefix(p, "/") && githubid.IsLogin(p[1:])
+		isUser := strings.HasPrefix(p, "/") && ident.IsLogin(p[1:])
 		if !isUser && !appActor.MatchString(p) {
 			bad("deploy pusher %q must be /login for a user or an app's node ID", p)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/components/adopt"
-	"mtrlz.dev/ci-infra/components/githubid"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -57,8 +57,8 @@ func ValidateMembers(members, maintainers []string) (memberErrs, maintainerErrs 
 	check := func(list string, names []string) []error {
 		var errs []error
 		for _, n := range names {
-			if !githubid.IsLogin(n) {
-				errs = append(errs, fmt.Errorf("%q is not a GitHub username (%s)", n, githubid.LoginRule))
+			if !ident.IsLogin(n) {
+				errs = append(errs, fmt.Errorf("%q is not a GitHub username (%s)", n, ident.LoginRule))
 				continue
 			}
 			key := strings.ToLower(n)
@@ -78,7 +78,7 @@ func ValidateMembers(members, maintainers []string) (memberErrs, maintainerErrs 
 // Validate reports every problem of the arguments at once.
 func (a TeamArgs) Validate() error {
 	var errs []error
-	if !githubid.IsTeamSlug(a.Name) {
+	if !ident.IsTeamSlug(a.Name) {
 		errs = append(errs, fmt.Errorf("team name %q must be a slug: lowercase letters, digits, hyphens, underscores", a.Name))
 	}
 	m, mt := ValidateMembers(a.Members, a.Maintainers)

@@ -7,41 +7,17 @@ package network
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/components/adopt"
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
 // ZoneTypeToken is the Pulumi type of the zone component.
 const ZoneTypeToken = "ci-infra:dns:PrivateZone"
-
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// ValidateDomain checks that name is a lowercase DNS name of at least two
-// labels, written without a trailing dot.
-func ValidateDomain(name string) error {
-	if name == "" {
-		return errors.New("domain name is empty")
-	}
-	if len(name) > 253 {
-		return fmt.Errorf("domain name %q is longer than 253 characters", name)
-	}
-	labels := strings.Split(name, ".")
-	if len(labels) < 2 {
-		return fmt.Errorf("domain name %q needs at least two labels, such as internal.example.com", name)
-	}
-	for _, l := range labels {
-		if !dnsLabel.MatchString(l) {
-			return fmt.Errorf("domain name %q has label %q: labels are 1-63 lowercase letters, digits or inner hyphens", name, l)
-		}
-	}
-	return nil
-}
 
 // ZoneArgs configures the zone.
 type ZoneArgs struct {
@@ -66,7 +42,7 @@ type PrivateZone struct {
 
 // Validate reports every problem of the arguments at once.
 func (a ZoneArgs) Validate() error {
-	errs := []error{ValidateDomain(a.Name)}
+	errs := []error{ident.ValidateDomain(a.Name)}
 	if a.VpcID == nil {
 		errs = append(errs, errors.New("VpcID is required: a private zone belongs to a VPC"))
 	}

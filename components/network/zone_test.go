@@ -10,31 +10,6 @@ import (
 	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
-func TestValidateDomain(t *testing.T) {
-	tests := []struct {
-		name    string
-		wantErr string
-	}{
-		{"internal.mtrlz.dev", ""},
-		{"a.b", ""},
-		{"", "empty"},
-		{"localhost", "two labels"},
-		{"Internal.mtrlz.dev", "lowercase"},
-		{"internal.mtrlz.dev.", "label \"\""},
-		{"-bad.mtrlz.dev", "label"},
-		{"bad_label.mtrlz.dev", "label"},
-		{"https://mtrlz.dev", "label"},
-	}
-	for _, tt := range tests {
-		err := ValidateDomain(tt.name)
-		if tt.wantErr == "" {
-			assert.NoError(t, err, tt.name)
-		} else if assert.Error(t, err, tt.name) {
-			assert.Contains(t, err.Error(), tt.wantErr)
-		}
-	}
-}
-
 func TestZoneIsPrivateToTheVPCAndProtected(t *testing.T) {
 	p := plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
 		_, err := NewZone(ctx, "internal-zone", ZoneArgs{Name: "internal.example.com", VpcID: pulumi.String("vpc-1"), Region: "us-east-1"})
