@@ -1,3 +1,7 @@
+// Package scripts holds no Go: its tests check the operator and CI shell
+// scripts beside them (shellcheck, argument handling, what each one calls),
+// the macOS agent setup, and that .buildkite/pipeline.yml runs them with
+// the roles prod trusts.
 package scripts
 
 import (
