@@ -49,7 +49,9 @@ func RootDir() string {
 // two seconds of linking).
 const ProdPlanFile = "cmd/plan/testdata/prod.json"
 
-// ProdPlan returns the content of ProdPlanFile.
+// ProdPlan returns the content of ProdPlanFile. A run with -update rewrites
+// that file while other packages may be reading it: run the tests once more
+// (without -update) before committing.
 func ProdPlan(t testing.TB) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(Root(t), ProdPlanFile))
