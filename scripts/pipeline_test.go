@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -81,8 +82,9 @@ func prodConfig(t *testing.T, key string) string {
 }
 
 // prodTrust returns the trust policy of each IAM role of prod's committed
-// plan, by logical name.
-func prodTrust(t *testing.T) map[string]string {
+// plan, by logical name, and the host of its OIDC provider: IAM names a
+// web identity token's claims "<host>:<claim>" in conditions.
+func prodTrust(t *testing.T) (trust map[string]string, issuerHost string) {
 	var doc struct {
 		Resources []struct {
 			Type, Name string
@@ -90,27 +92,46 @@ func prodTrust(t *testing.T) map[string]string {
 		}
 	}
 	require.NoError(t, json.Unmarshal(testenv.ProdPlan(t), &doc))
-	trust := map[string]string{}
+	trust = map[string]string{}
 	for _, r := range doc.Resources {
-		if r.Type == "aws:iam/role:Role" {
+		switch r.Type {
+		case "aws:iam/role:Role":
 			trust[r.Name], _ = r.Inputs["assumeRolePolicy"].(string)
+		case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+			url, _ := r.Inputs["url"].(string)
+			issuerHost = strings.TrimPrefix(url, "https://")
 		}
 	}
-	return trust
+	require.NotEmpty(t, issuerHost, "prod has an OIDC provider")
+	return trust, issuerHost
+}
+
+// tokenRequest is what scripts/lib.sh asks buildkite-agent for: the
+// token's audience and the claim it passes on as a session tag.
+func tokenRequest(t *testing.T) (audience, sessionTag string) {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "scripts", "lib.sh"))
+	require.NoError(t, err)
+	flag := func(name string) string {
+		m := regexp.MustCompile(`--` + name + ` ([A-Za-z0-9_.:/-]+)`).FindStringSubmatch(string(raw))
+		require.NotNil(t, m, "lib.sh passes --%s to buildkite-agent oidc request-token", name)
+		return m[1]
+	}
+	return flag("audience"), flag("aws-session-tag")
 }
 
 // admits reports whether a trust policy lets step assume the role in a
-// build of branch: the token Buildkite's issuer gives that step, with the
-// queue of the agent it runs on as a session tag (agent.buildkite.com's
-// claims; see components/ciaccess).
-func admits(t *testing.T, policy, branch string, s step) bool {
+// build of branch, with the token lib.sh requests: Buildkite's `sub` claim
+// names the pipeline, ref, commit and step, and the session tag carries
+// the queue of the agent the step runs on.
+func admits(t *testing.T, policy, issuerHost, branch string, s step) bool {
 	t.Helper()
+	audience, tag := tokenRequest(t)
 	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + prodConfig(t, "ciPipeline") +
 		":ref:refs/heads/" + branch + ":commit:0123abcd:step:" + s.Key
 	ok, err := policydoc.Admits(policy, map[string]string{
-		"agent.buildkite.com:aud":        "sts.amazonaws.com",
-		"agent.buildkite.com:sub":        sub,
-		"aws:RequestTag/agent_tag:queue": s.Agents["queue"],
+		issuerHost + ":aud":     audience,
+		issuerHost + ":sub":     sub,
+		"aws:RequestTag/" + tag: s.Agents["queue"],
 	})
 	require.NoError(t, err)
 	return ok
@@ -120,7 +141,7 @@ func TestPipeline(t *testing.T) {
 	steps := pipelineSteps(t)
 	branch := prodConfig(t, "ciDeployBranch")
 	onDeployBranch := `build.branch == "` + branch + `" && build.pull_request.id == null`
-	trust := prodTrust(t)
+	trust, issuer := prodTrust(t)
 
 	test := steps["test"]
 	assert.Equal(t, "scripts/ci-test", test.Command)
@@ -128,8 +149,8 @@ func TestPipeline(t *testing.T) {
 
 	preview := steps["preview"]
 	assert.Equal(t, "scripts/ci-preview prod", preview.Command)
-	assert.True(t, admits(t, trust["ci-access-preview-role"], branch, preview), "prod's preview role trusts this step")
-	assert.False(t, admits(t, trust["ci-access-deploy-role"], branch, preview), "the preview step cannot deploy")
+	assert.True(t, admits(t, trust["ci-access-preview-role"], issuer, branch, preview), "prod's preview role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, preview), "the preview step cannot deploy")
 	assert.Equal(t, "test", preview.DependsOn)
 	assert.Equal(t, onDeployBranch, preview.If, "previews of main only: the deploy agents run nothing else")
 	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy agents' tokens only")
@@ -142,9 +163,9 @@ func TestPipeline(t *testing.T) {
 
 	deploy := steps["deploy"]
 	assert.Equal(t, "scripts/ci-up prod", deploy.Command)
-	assert.True(t, admits(t, trust["ci-access-deploy-role"], branch, deploy), "prod's deploy role trusts this step")
-	assert.False(t, admits(t, trust["ci-access-deploy-role"], branch, steps["test"]), "the test step gets no role")
-	assert.False(t, admits(t, trust["ci-access-preview-role"], branch, steps["test"]), "the test step gets no role")
+	assert.True(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, deploy), "prod's deploy role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, steps["test"]), "the test step gets no role")
+	assert.False(t, admits(t, trust["ci-access-preview-role"], issuer, branch, steps["test"]), "the test step gets no role")
 	assert.Equal(t, "approve", deploy.DependsOn, "pulumi up waits for the block step")
 	assert.Equal(t, onDeployBranch, deploy.If)
 	assert.Equal(t, 1, deploy.Concurrency, "one deploy at a time")
