@@ -30,6 +30,14 @@ for dir in "$agent_home/.cache/sccache" "$agent_home/.cargo"; do
   chown -R "$agent_user:" "$dir"
 done
 
+# The build-safety gate reads GitHub's membership answer with jq, and
+# refuses every fork build it cannot read (env.tmpl, membership_state).
+# Amazon Linux 2023 packages jq; install it if the AMI lacks it. A failure
+# here fails the boot, which is better than agents that refuse all forks.
+if ! command -v jq >/dev/null 2>&1; then
+  dnf install -y -q jq
+fi
+
 # set_option KEY VALUE sets KEY=VALUE in the agent config, replacing an
 # earlier value instead of appending a second line.
 set_option() {

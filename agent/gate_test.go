@@ -25,12 +25,46 @@ import (
 	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
-// The gate's bounds in these tests: short, so that hanging S3 and GitHub
-// scenarios end quickly; production uses DefaultGateSeconds.
+// The gate's bounds in these tests. Two sets, so that no verdict depends on
+// how fast a busy machine starts aws or curl (CI runs this package beside
+// the engine suite on two cores):
+//   - the hang scenarios prove the bound itself: S3 or GitHub never answer,
+//     and the refusal must come within hangGateSeconds (plus timeout's
+//     --kill-after) and hangSlack for the job around the gate, long before
+//     the fakes would give up (hangFor);
+//   - every other scenario asserts a verdict, with bounds so generous that
+//     load cannot turn "safe" into "could not ask GitHub".
+//
+// Production uses DefaultGateSeconds and DefaultCallSeconds.
 const (
-	testGateSeconds = 6
-	testCallSeconds = 2
+	hangGateSeconds    = 6
+	hangCallSeconds    = 2
+	hangSlack          = 20 // seconds for bash, the ssh-agent and the guard around the gate
+	hangFor            = 5 * time.Minute
+	verdictGateSeconds = 240
+	verdictCallSeconds = 100
 )
+
+// answers are GitHub's 200 answers by user: a member, an invitee, and every
+// other shape that must not read as a membership. Only the top-level "state"
+// counts.
+var answers = map[string]string{
+	"alice":         `{"url":"x","role":"member","state":"active"}`,
+	"pat":           `{"url":"x","role":"member","state":"pending"}`,
+	"nested-active": `{"url":"x","state":"pending","team":{"state":"active"}}`,
+	"only-nested":   `{"url":"x","role":"member","team":{"state":"active"}}`,
+	"array":         `[{"state":"active"}]`,
+	"not-a-string":  `{"state":true}`,
+	"in-a-list":     `{"state":["active"]}`,
+	"in-an-object":  `{"state":{"state":"active"}}`,
+	"duplicate-key": `{"state":"pending","state":"active"}`,
+	"two-documents": `{"state":"active"}{"state":"active"}`,
+	"truncated":     `{"state":"active"`,
+	"in-a-string":   `{"message":"\"state\": \"active\""}`,
+	"empty":         ``,
+	"html":          `<html>"state": "active"</html>`,
+	"capitalised":   `{"state":"Active"}`,
+}
 
 // job is what the agent runs for one job on an Elastic CI Stack instance,
 // up to the checkout: the stack's environment hook (set -Eeuo pipefail)
@@ -68,7 +102,6 @@ func newGateWorld(t *testing.T) *gateWorld {
 	w := &gateWorld{moto: testenv.StartMoto(t)}
 	putToken(t, w.moto)
 
-	memberships := map[string]string{"alice": "active", "pat": "pending"}
 	gh := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.githubRequests.Add(1)
 		// While curl waits for this answer, no process may show the token.
@@ -81,6 +114,7 @@ func newGateWorld(t *testing.T) *gateWorld {
 		}
 		prefix := "/orgs/" + testOrg + "/teams/" + testTeam + "/memberships/"
 		user := strings.ToLower(strings.TrimPrefix(r.URL.Path, prefix))
+		answer, known := answers[user]
 		switch {
 		case !strings.HasPrefix(r.URL.Path, prefix):
 			http.NotFound(rw, r)
@@ -88,12 +122,12 @@ func newGateWorld(t *testing.T) *gateWorld {
 			http.Error(rw, `{"message":"Server Error"}`, http.StatusInternalServerError)
 		case user == "slow":
 			select {
-			case <-time.After(30 * time.Second):
+			case <-time.After(hangFor):
 			case <-r.Context().Done():
 			}
-		case memberships[user] != "":
+		case known:
 			rw.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(rw, `{"url":"x","role":"member","state":%q}`, memberships[user])
+			fmt.Fprint(rw, answer)
 		default:
 			http.Error(rw, `{"message":"Not Found"}`, http.StatusNotFound)
 		}
@@ -163,6 +197,8 @@ type scenario struct {
 	s3         string // "" for moto; else an endpoint
 	noEnv      bool   // the env object is missing, or unreadable (the helper skips both)
 	pluginOff  bool   // SECRETS_PLUGIN_ENABLED=false: the secrets hook never runs
+	hang       bool   // S3 or GitHub never answers: the gate's own bound is under test
+	brokenJQ   bool   // jq is on the PATH but cannot run
 	safe       bool
 	reason     string // in the refusal
 }
@@ -179,8 +215,12 @@ func (w *gateWorld) run(t *testing.T, sc scenario) verdict {
 	dir := t.TempDir()
 	hooks := filepath.Join(dir, "hooks")
 	installHooks(t, dir, hooks)
-	gate, err := RenderEnv(EnvParams{Org: testOrg, Team: testTeam, APIURL: w.github, TokenURL: testTokenURL,
-		ForkBuildsFromTeam: sc.forkBuilds, GateSeconds: testGateSeconds, CallSeconds: testCallSeconds})
+	params := EnvParams{Org: testOrg, Team: testTeam, APIURL: w.github, TokenURL: testTokenURL,
+		ForkBuildsFromTeam: sc.forkBuilds, GateSeconds: verdictGateSeconds, CallSeconds: verdictCallSeconds}
+	if sc.hang {
+		params.GateSeconds, params.CallSeconds = hangGateSeconds, hangCallSeconds
+	}
+	gate, err := RenderEnv(params)
 	require.NoError(t, err)
 	envFile := filepath.Join(dir, "env")
 	if !sc.noEnv {
@@ -194,9 +234,16 @@ func (w *gateWorld) run(t *testing.T, sc scenario) verdict {
 	if sc.pluginOff {
 		plugin = "off"
 	}
+	path := os.Getenv("PATH")
+	if sc.brokenJQ {
+		bin := filepath.Join(dir, "bin")
+		require.NoError(t, os.MkdirAll(bin, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(bin, "jq"), []byte("#!/bin/sh\nexit 127\n"), 0o755))
+		path = bin + string(os.PathListSeparator) + path
+	}
 	cmd := exec.Command("bash", "-c", job)
 	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "STATE=" + dir, "HOOKS=" + hooks, "ENV_FILE=" + envFile,
+		"PATH=" + path, "HOME=" + dir, "STATE=" + dir, "HOOKS=" + hooks, "ENV_FILE=" + envFile,
 		"SECRETS_PLUGIN=" + plugin, "BUILDKITE_JOB_ID=0190-test-job", "BUILDKITE_REPO=" + origin,
 		"AWS_ENDPOINT_URL=" + s3, "AWS_ACCESS_KEY_ID=test-not-a-key", "AWS_SECRET_ACCESS_KEY=test-not-a-secret",
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_MAX_ATTEMPTS=1",
@@ -294,13 +341,24 @@ func TestBuildSafetyGateAsTheAgentRunsIt(t *testing.T) {
 		{name: "fork on another host", vars: pr("webhook", "13", "https://gitlab.com/alice/materialize.git"), forkBuilds: true, reason: "not a GitHub repository URL"},
 		// The gate fails closed when its world fails.
 		{name: "GitHub error", vars: pr("webhook", "17", "https://github.com/boom/materialize.git"), forkBuilds: true, reason: "could not ask GitHub"},
-		{name: "GitHub hangs", vars: pr("webhook", "18", "https://github.com/slow/materialize.git"), forkBuilds: true, reason: "could not ask GitHub"},
+		{name: "GitHub hangs", vars: pr("webhook", "18", "https://github.com/slow/materialize.git"), forkBuilds: true, hang: true, reason: "could not ask GitHub"},
 		{name: "S3 answers 500 for the token", vars: pr("webhook", "13", fork), forkBuilds: true, s3: w.failingS3, reason: "could not ask GitHub"},
-		{name: "S3 hangs on the token", vars: pr("webhook", "13", fork), forkBuilds: true, s3: w.hangingS3, reason: "could not ask GitHub"},
+		{name: "S3 hangs on the token", vars: pr("webhook", "13", fork), forkBuilds: true, s3: w.hangingS3, hang: true, reason: "could not ask GitHub"},
+		{name: "jq cannot run", vars: pr("webhook", "13", fork), forkBuilds: true, brokenJQ: true, reason: "not a membership the gate can read"},
+		// Only the top-level "state" of GitHub's answer counts.
+		{name: "pending, with an active state nested", vars: pr("webhook", "19", "https://github.com/nested-active/materialize.git"), forkBuilds: true, reason: "nested-active is not an active member"},
 		// The guard: the gate did not run at all.
 		{name: "env missing or unreadable", vars: pr("webhook", "13", "https://github.com/mallory/materialize.git"), noEnv: true, reason: "the build-safety check did not run"},
 		{name: "secrets plugin switched off", vars: pr("webhook", "13", "https://github.com/mallory/materialize.git"), pluginOff: true, reason: "the build-safety check did not run"},
 		{name: "a forged marker", vars: with(pr("webhook", "16", "https://github.com/mallory/materialize.git"), "CI_INFRA_BUILD_SAFETY", "safe:another-job"), noEnv: true, reason: "the build-safety check did not run"},
+	}
+	for user := range answers {
+		if user == "alice" || user == "pat" || user == "nested-active" {
+			continue
+		}
+		scenarios = append(scenarios, scenario{name: "GitHub answers " + user,
+			vars: pr("webhook", "20", "https://github.com/"+user+"/materialize.git"), forkBuilds: true,
+			reason: "not a membership the gate can read"})
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -312,7 +370,9 @@ func TestBuildSafetyGateAsTheAgentRunsIt(t *testing.T) {
 				require.NotZero(t, v.sshAgentPID)
 				assert.False(t, alive(v.sshAgentPID), "a refused job leaves no ssh-agent holding the deploy key")
 			}
-			assert.Less(t, v.seconds, float64(testGateSeconds+3), "a verdict within the gate's bound")
+			if sc.hang {
+				assert.Less(t, v.seconds, float64(hangGateSeconds+2+hangSlack), "a verdict within the gate's bound")
+			}
 			assert.NotContains(t, v.output+v.jobEnv, testToken, "the token is in no output and no variable of the job")
 			assert.NotContains(t, v.jobEnv, "github_org=", "the check's variables stay in its own process")
 			assert.NoFileExists(t, "pwned", "no input is executed")
