@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -28,16 +27,23 @@ import (
 // Passphrase is the secrets passphrase of every test stack.
 const Passphrase = "engine-test-passphrase"
 
-// Tools is the directory of the executables a run puts first on PATH: the
-// pinned Pulumi CLI, the fake cloud as pulumi-resource-aws and
-// pulumi-resource-github, the test language host as pulumi-language-go,
-// the test policy analyzer as pulumi-analyzer-policy-opa with the bridge
-// that lets the CLI start it (cmd/pulumi-language-opa), and the program
-// itself, built once.
+// Tools are the executables of a run, built once (internal/testplugins).
+// Bin goes first on PATH: the pinned Pulumi CLI, the fake cloud as
+// pulumi-resource-aws and pulumi-resource-github, and the test language
+// host as pulumi-language-go. OPA is the stand-in for the official OPA
+// language plugin, which NewProject installs in the plugin cache, where the
+// CLI installs the real one. Program is the program itself.
 type Tools struct {
 	Bin     string
+	OPA     string
 	Program string
 }
+
+// OPAPlugin is where Pulumi CLI v3.274.1 keeps the OPA language plugin it
+// pins (pkg/v3 util/plugin.go: opa 1.1.3), relative to $PULUMI_HOME: the
+// plugin cache's <kind>-<name>-v<version>/pulumi-<kind>-<name> (sdk
+// workspace/plugins.go).
+const OPAPlugin = "plugins/language-opa-v" + testenv.OPAPluginVersion + "/pulumi-language-opa"
 
 var (
 	toolsOnce sync.Once
@@ -73,15 +79,16 @@ func buildTools() (Tools, error) {
 	if err := os.Symlink(cli, filepath.Join(bin, "pulumi")); err != nil {
 		return Tools{}, err
 	}
-	versions, err := providerVersions(filepath.Join(root, "go.mod"))
+	versions, err := providerVersions()
 	if err != nil {
 		return Tools{}, err
 	}
+	// The OPA stand-in lives outside Bin, so that it is never on PATH.
+	opa := filepath.Join(filepath.Dir(bin), filepath.Base(bin)+"-opa")
 	builds := [][]string{
-		{"build", "-o", filepath.Join(bin, "fakecloud"), "-ldflags", "-X main.versions=" + versions, "./cmd/fakecloud"},
-		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./cmd/testlanghost"},
-		{"build", "-o", filepath.Join(bin, "pulumi-analyzer-policy-opa"), "./cmd/testanalyzer"},
-		{"build", "-o", filepath.Join(bin, "pulumi-language-opa"), "./cmd/pulumi-language-opa"},
+		{"build", "-o", filepath.Join(bin, "fakecloud"), "-ldflags", "-X main.versions=" + versions, "./internal/testplugins/fakecloud"},
+		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./internal/testplugins/languagego"},
+		{"build", "-o", opa, "./internal/testplugins/opa"},
 		{"build", "-o", filepath.Join(bin, "program"), "."},
 	}
 	for _, args := range builds {
@@ -94,25 +101,24 @@ func buildTools() (Tools, error) {
 			return Tools{}, err
 		}
 	}
-	return Tools{Bin: bin, Program: filepath.Join(bin, "program")}, nil
+	return Tools{Bin: bin, OPA: opa, Program: filepath.Join(bin, "program")}, nil
 }
 
 // providerVersions reads the versions of the provider SDKs the program is
 // built with, so that the fake plugins report them and the engine does not
 // warn about a version mismatch: "aws=6.83.2,github=6.7.2".
-func providerVersions(goMod string) (string, error) {
-	raw, err := os.ReadFile(goMod)
+func providerVersions() (string, error) {
+	mod, err := testenv.ReadGoMod("go.mod")
 	if err != nil {
 		return "", err
 	}
 	var parts []string
 	for _, pkg := range []string{"aws", "github"} {
-		re := regexp.MustCompile(`github\.com/pulumi/pulumi-` + pkg + `/sdk/v\d+ v(\S+)`)
-		m := re.FindSubmatch(raw)
-		if m == nil {
-			return "", fmt.Errorf("%s: no pulumi-%s SDK", goMod, pkg)
+		v, err := testenv.Required(mod, "github.com/pulumi/pulumi-"+pkg+"/sdk/v6")
+		if err != nil {
+			return "", err
 		}
-		parts = append(parts, pkg+"="+string(m[1]))
+		parts = append(parts, pkg+"="+strings.TrimPrefix(v, "v"))
 	}
 	return strings.Join(parts, ","), nil
 }
@@ -121,6 +127,7 @@ func providerVersions(goMod string) (string, error) {
 // cloud of its own.
 type Project struct {
 	Dir   string // the copy: run pulumi and the scripts here
+	Home  string // its PULUMI_HOME, with the plugin cache
 	Cloud fakecloud.Store
 	env   []string
 }
@@ -135,11 +142,14 @@ func NewProject(t testing.TB) *Project {
 	if err := copyRepository(testenv.RootDir(), dir); err != nil {
 		t.Fatal(err)
 	}
-	p := &Project{Dir: dir, Cloud: fakecloud.Store{Dir: filepath.Join(tmp, "cloud")}}
+	p := &Project{Dir: dir, Home: filepath.Join(tmp, "home"), Cloud: fakecloud.Store{Dir: filepath.Join(tmp, "cloud")}}
 	for _, d := range []string{"backend", "home"} {
 		if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := installPlugin(tl.OPA, filepath.Join(p.Home, OPAPlugin)); err != nil {
+		t.Fatal(err)
 	}
 	for _, kv := range os.Environ() {
 		// Nothing of the caller's clouds reaches a test.
@@ -152,7 +162,7 @@ func NewProject(t testing.TB) *Project {
 	p.env = append(p.env,
 		"PATH="+tl.Bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PULUMI_BACKEND_URL=file://"+filepath.Join(tmp, "backend"),
-		"PULUMI_HOME="+filepath.Join(tmp, "home"),
+		"PULUMI_HOME="+p.Home,
 		"PULUMI_CONFIG_PASSPHRASE="+Passphrase,
 		"PULUMI_SKIP_UPDATE_CHECK=1",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
@@ -160,6 +170,16 @@ func NewProject(t testing.TB) *Project {
 		"CI_INFRA_PROGRAM="+tl.Program,
 	)
 	return p
+}
+
+// installPlugin puts a plugin binary where `pulumi plugin install` would
+// leave it: the plugin's own directory in the cache, with no .partial
+// marker beside it (the CLI skips a directory that has one).
+func installPlugin(bin, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(bin, path)
 }
 
 // SetEnv sets an environment variable for every later command.

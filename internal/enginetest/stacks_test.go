@@ -4,6 +4,8 @@ package enginetest
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/testenv"
 	"mtrlz.dev/ci-infra/stacks"
 )
 
@@ -204,6 +207,35 @@ func TestThePolicyPackPassesThroughTheEngine(t *testing.T) {
 		}
 		p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
 	})
+}
+
+// The README's policy-pack steps on a plain CLI install: nothing on PATH
+// but pulumi, and the OPA language plugin in the plugin cache, where the
+// CLI installs it on first use. Take it out of the cache and the same
+// preview fails, naming the plugin: the CLI's own lookup found it.
+func TestThePolicyPackRunsFromThePluginCache(t *testing.T) {
+	t.Parallel()
+	p := NewProject(t)
+	p.InitStack(t, "prod", requiredSecrets)
+	for _, name := range []string{"pulumi-language-opa", "pulumi-analyzer-policy-opa"} {
+		require.Equal(t, name, p.lookPath(name), "%s must not be on the PATH", name)
+	}
+	out := p.MustPulumi(t, "preview", "--stack", "prod", "--policy-pack", "policies", "--non-interactive")
+	assert.Contains(t, out, "ci_infra@v0.1.0 (local: policies)")
+	assert.NotContains(t, out, "from $PATH", "no plugin came from the PATH")
+
+	// The version the stand-in is installed as is the one the CLI pins.
+	dir, err := command(filepath.Join(testenv.RootDir(), "internal", "pulumicli"), nil, "go", "list", "-m", "-f", "{{.Dir}}", testenv.PulumiCLIModule)
+	require.NoError(t, err)
+	source, err := os.ReadFile(filepath.Join(strings.TrimSpace(dir), "util", "plugin.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(source), `"opa": semver.MustParse("`+testenv.OPAPluginVersion+`")`, "CLI's pin of the OPA language plugin")
+
+	plugin := filepath.Join(p.Home, OPAPlugin)
+	require.NoError(t, os.Remove(plugin))
+	out, err = p.Pulumi("preview", "--stack", "prod", "--policy-pack", "policies", "--non-interactive")
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, out, "opa", "the CLI names the missing language plugin")
 }
 
 func TestAMandatoryViolationStopsTheEngine(t *testing.T) {

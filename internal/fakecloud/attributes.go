@@ -4,7 +4,7 @@
 //   - Attributes gives the ID and the provider-computed outputs of a
 //     resource (IDs, ARNs, a bucket's ID equal to its name), in the forms the
 //     real providers use. The offline plan's mocks answer with it.
-//   - Provider is a Pulumi resource provider plugin (served by cmd/fakecloud
+//   - Provider is a Pulumi resource provider plugin (served by internal/testplugins/fakecloud
 //     as pulumi-resource-aws and pulumi-resource-github) that checks, diffs,
 //     creates, reads, updates and deletes against a state directory, and
 //     refuses what the real cloud refuses: a name an account or the world

@@ -1,4 +1,4 @@
-// Command testlanghost is a test-only Pulumi language host for Go programs,
+// Command languagego is a test-only Pulumi language host for Go programs,
 // installed as pulumi-language-go on the PATH of the engine tests. The real
 // pulumi-language-go is not served to these machines; an operator's Pulumi
 // install has it, and nothing here replaces it outside tests.
@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	"mtrlz.dev/ci-infra/internal/pluginmain"
+	"mtrlz.dev/ci-infra/internal/testplugins"
 )
 
 // EnvProgram names a prebuilt program binary to run instead of building the
@@ -51,7 +51,7 @@ func main() {
 		os.Exit(2)
 	}
 	engine := flags.Arg(0)
-	pluginmain.Serve("testlanghost", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engine: engine}) })
+	testplugins.Serve("languagego", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engine: engine}) })
 }
 
 type host struct {

@@ -1,21 +1,3 @@
-// Command pulumi-language-opa lets the Pulumi CLI v3.274 run this
-// repository's OPA policy pack (policies/, `runtime: opa`).
-//
-// Older CLIs started a pack of runtime R by running the analyzer plugin
-// pulumi-analyzer-policy-R with the engine's address and the pack's
-// directory. CLI v3.274 does not: it loads the language runtime
-// pulumi-language-R and asks it to RunPlugin the pack
-// (pkg/resource/plugin/plugin.go, ExecPlugin, and analyzer_plugin.go,
-// NewPolicyAnalyzer, which no longer has the fallback). pulumi-policy-opa
-// ships only the analyzer (cmd/pulumi-analyzer-policy-opa, called as
-// `pulumi-analyzer-policy-opa ENGINE PACK_DIR`), so `--policy-pack policies`
-// fails with "no language plugin 'pulumi-language-opa'".
-//
-// This is that runtime, and nothing more: its RunPlugin starts
-// pulumi-analyzer-policy-opa from the PATH as the older CLIs did and
-// streams its output back. Install it next to the analyzer:
-//
-//	go build -o "$(go env GOPATH)/bin/pulumi-language-opa" ./cmd/pulumi-language-opa
 package main
 
 import (
@@ -23,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 
@@ -30,14 +13,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	"mtrlz.dev/ci-infra/internal/pluginmain"
+	"mtrlz.dev/ci-infra/internal/testplugins"
 )
 
-// analyzer is the plugin that evaluates the pack.
-const analyzer = "pulumi-analyzer-policy-opa"
+// version is the official plugin's version, the one the CLI pins.
+const version = "1.1.3"
 
-func main() {
-	pluginmain.Serve("pulumi-language-opa", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &runtime{}) })
+func serveRuntime() {
+	testplugins.Serve("opa stand-in", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &runtime{}) })
 }
 
 type runtime struct {
@@ -45,25 +28,26 @@ type runtime struct {
 }
 
 func (r *runtime) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: "0.1.0"}, nil
+	return &pulumirpc.PluginInfo{Version: version}, nil
 }
 
-// RunPlugin starts the analyzer with the engine's address (the request's
-// arguments) and the pack's directory, in that directory, and streams its
-// stdout (where it prints its port), its stderr and its exit code.
+// RunPlugin starts the analyzer (this binary, with analyzerArg) with the
+// engine's address (the request's arguments), in the pack's directory, and
+// streams its stdout (where it prints its port), its stderr and its exit
+// code.
 func (r *runtime) RunPlugin(req *pulumirpc.RunPluginRequest, stream grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
 	if req.GetKind() != "" && req.GetKind() != "analyzer" {
-		return fmt.Errorf("pulumi-language-opa runs policy packs only, not %s plugins", req.GetKind())
+		return fmt.Errorf("the opa stand-in runs policy packs only, not %s plugins", req.GetKind())
 	}
 	dir := req.GetInfo().GetProgramDirectory()
 	if dir == "" {
 		dir = req.GetPwd()
 	}
-	bin, err := exec.LookPath(analyzer)
+	self, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("%s is not on the PATH: install it with `pulumi plugin install analyzer policy-opa` or put it there: %w", analyzer, err)
+		return err
 	}
-	cmd := exec.CommandContext(stream.Context(), bin, append(req.GetArgs(), dir)...)
+	cmd := exec.CommandContext(stream.Context(), self, append([]string{analyzerArg}, req.GetArgs()...)...)
 	cmd.Dir = dir
 	cmd.Env = req.GetEnv()
 	stdout, err := cmd.StdoutPipe()

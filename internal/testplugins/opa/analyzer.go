@@ -1,19 +1,3 @@
-// Command testanalyzer is a test-only stand-in for pulumi-analyzer-policy-opa,
-// the plugin the Pulumi CLI runs for `--policy-pack policies` (runtime: opa):
-// the real one is not served to these machines. It is installed under that
-// name on the PATH of the engine tests, so that the operator scripts run
-// exactly as written, `--policy-pack policies` included.
-//
-// It evaluates the pack with this repository's own evaluator (package
-// policies: OPA with the v0 parser, inputs shaped as the analyzer shapes
-// them). What it proves is that the resources the real engine hands an
-// analyzer, unknown values of a preview included, pass the pack; it does not
-// prove the real plugin's conversion of them (facts.md, and
-// policies/input.go, say what that is).
-//
-// cmd/pulumi-language-opa starts it, as it would start the real one:
-// `pulumi-analyzer-policy-opa ENGINE_ADDRESS PACK_DIR`, in the pack's
-// directory.
 package main
 
 import (
@@ -28,17 +12,19 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"mtrlz.dev/ci-infra/internal/pluginmain"
+	"mtrlz.dev/ci-infra/internal/testplugins"
 	"mtrlz.dev/ci-infra/policies"
 )
 
-func main() {
+// serveAnalyzer serves the pack in dir (the CLI's working copy of
+// policies/) as an analyzer: what the official plugin's RunPlugin starts.
+func serveAnalyzer() {
 	pack, err := policies.Load(context.Background())
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "testanalyzer: %v\n", err)
+		fmt.Fprintf(os.Stderr, "opa stand-in: %v\n", err)
 		os.Exit(1)
 	}
-	pluginmain.Serve("testanalyzer", func(srv *grpc.Server) { pulumirpc.RegisterAnalyzerServer(srv, &analyzer{pack: pack}) })
+	testplugins.Serve("opa stand-in analyzer", func(srv *grpc.Server) { pulumirpc.RegisterAnalyzerServer(srv, &analyzer{pack: pack}) })
 }
 
 type analyzer struct {
@@ -47,7 +33,7 @@ type analyzer struct {
 }
 
 func (a *analyzer) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: "0.0.0-test"}, nil
+	return &pulumirpc.PluginInfo{Version: "1.1.3"}, nil
 }
 
 func (a *analyzer) GetAnalyzerInfo(context.Context, *emptypb.Empty) (*pulumirpc.AnalyzerInfo, error) {
