@@ -74,16 +74,29 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	// Who read which secret, and when: the secrets bucket logs every access
-	// into a bucket of its own.
-	secretsLogs, err := bucket.New(ctx, nameSecretsLogs, bucket.Args{
-		Name:           cfg.SecretsLogBucketName(),
-		AcceptLogsFrom: []string{cfg.SecretsBucketName()},
-		ImportID:       cfg.Adopt[nameSecretsLogs],
-		Protect:        true,
-		Tags:           label.Merge(tags, map[string]string{"role": "access-logs"}),
+	internal, err := network.NewZone(ctx, nameZone, network.ZoneArgs{
+		Name:     cfg.InternalZoneName,
+		VpcID:    net.VpcID,
+		Region:   cfg.Region,
+		Tags:     tags,
+		ImportID: cfg.Adopt[nameZone],
 	})
+	if err != nil {
+		return nil, err
+	}
+	store, err := declareStorage(ctx, cfg, tags)
+	if err != nil {
+		return nil, err
+	}
+	dl, err := declareDownloads(ctx, cfg, tags)
+	if err != nil {
+		return nil, err
+	}
+	access, err := declareAccess(ctx, cfg, tags, store, dl)
+	if err != nil {
+		return nil, err
+	}
+	fleet, err := declareAgents(ctx, cfg, tags, net, store, access)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +106,69 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	macosParams := cfg.EnvParams()
 	macosParams.TokenURL, macosParams.TokenFile = "", MacOSTokenFile
 	macosGate, err := agent.RenderEnv(macosParams)
+	if err != nil {
+		return nil, err
+	}
+
+	outputs := pulumi.Map{}
+	if cfg.ManageGitHub {
+		slug, err := declareGitHub(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		outputs["trustedTeamSlug"] = slug
+	}
+	for name, value := range map[string]pulumi.Input{
+		"ciPreviewRoleArn":          access.PreviewRoleArn,
+		"ciDeployRoleArn":           access.DeployRoleArn,
+		"publishRoleArn":            access.PublishRoleArn,
+		"macosGateHook":             pulumi.String(macosGate),
+		"nextSteps":                 nextSteps(cfg, access, dl.site),
+		"vpcId":                     net.VpcID,
+		"subnetIds":                 net.SubnetIDs,
+		"agentsStackName":           fleet.agents.StackName,
+		"buildersStackName":         fleet.builders.StackName,
+		"deployStackName":           fleet.deployers.StackName,
+		"configBucketName":          store.config.Name,
+		"secretsBucketName":         store.secrets.Name,
+		"secretsLogBucketName":      store.secretsLogs.Name,
+		"bootstrapScriptUrl":        store.config.ObjectURLs[agent.BootstrapKey],
+		"agentPolicyArn":            store.policy.Arn,
+		"agentTokenParameter":       store.token.Path,
+		"internalZoneId":            internal.ZoneID,
+		"downloadsBucketName":       dl.bucket.Name,
+		"downloadsUrl":              dl.site.URL,
+		"downloadsValidationRecord": dl.site.ValidationRecord,
+	} {
+		outputs[name] = value
+	}
+	return outputs, nil
+}
+
+// storage is what the agents read at boot and before every job.
+type storage struct {
+	secretsLogs, secrets, config *bucket.Bucket
+	policy                       *agentstack.AgentPolicy
+	token                        *agentstack.AgentToken
+	tokenDir                     string // the SSM path the deploy role may write
+}
+
+// declareStorage declares the secrets bucket (the build-safety gate, the
+// SSH key, the gate's and Docker Hub's credentials) with its access logs,
+// the config bucket with the bootstrap script, the agents' IAM policy, and
+// the agent token's parameter.
+func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*storage, error) {
+	var s storage
+	var err error
+	// Who read which secret, and when: the secrets bucket logs every access
+	// into a bucket of its own.
+	s.secretsLogs, err = bucket.New(ctx, nameSecretsLogs, bucket.Args{
+		Name:           cfg.SecretsLogBucketName(),
+		AcceptLogsFrom: []string{cfg.SecretsBucketName()},
+		ImportID:       cfg.Adopt[nameSecretsLogs],
+		Protect:        true,
+		Tags:           label.Merge(tags, map[string]string{"role": "access-logs"}),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +198,10 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 			bucket.Object{Key: agent.EnvironmentKey, Content: user},
 			bucket.Object{Key: agent.DockerPasswordKey, Content: *cfg.DockerHubPassword})
 	}
-	secrets, err := bucket.New(ctx, nameSecrets, bucket.Args{
+	s.secrets, err = bucket.New(ctx, nameSecrets, bucket.Args{
 		Name:       cfg.SecretsBucketName(),
 		Versioned:  true,
-		AccessLogs: &bucket.AccessLogs{Bucket: secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
+		AccessLogs: &bucket.AccessLogs{Bucket: s.secretsLogs.Name, Prefix: cfg.SecretsBucketName() + "/"},
 		Objects:    secretObjects,
 		ImportID:   cfg.Adopt[nameSecrets],
 		Protect:    true,
@@ -145,7 +221,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	config, err := bucket.New(ctx, nameConfig, bucket.Args{
+	s.config, err = bucket.New(ctx, nameConfig, bucket.Args{
 		Name:      cfg.ConfigBucketName(),
 		Versioned: true,
 		Objects: []bucket.Object{
@@ -159,9 +235,9 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	policy, err := agentstack.NewPolicy(ctx, nameAgentPolicy, agentstack.PolicyArgs{
+	s.policy, err = agentstack.NewPolicy(ctx, nameAgentPolicy, agentstack.PolicyArgs{
 		Name:               cfg.AgentPolicyName,
-		BootstrapObjectARN: config.ObjectARNs[agent.BootstrapKey],
+		BootstrapObjectARN: s.config.ObjectARNs[agent.BootstrapKey],
 		Tags:               tags,
 		ImportID:           cfg.Adopt[nameAgentPolicy],
 	})
@@ -169,19 +245,28 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	tokenDir := fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
-	token, err := agentstack.NewToken(ctx, "agent-token", agentstack.TokenArgs{
-		Path:  tokenDir + "buildkite-agent-token",
+	s.tokenDir = fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
+	s.token, err = agentstack.NewToken(ctx, "agent-token", agentstack.TokenArgs{
+		Path:  s.tokenDir + "buildkite-agent-token",
 		Token: cfg.BuildkiteAgentToken,
 		Tags:  tags,
 	})
 	if err != nil {
 		return nil, err
 	}
+	return &s, nil
+}
 
-	// https://downloads.mtrlz.dev: the private downloads bucket behind
-	// CloudFront. Declared before the bucket, which lets it read, and the
-	// publish role, which may invalidate it.
+// downloads is https://downloads.mtrlz.dev.
+type downloads struct {
+	site   *bucket.Site
+	bucket *bucket.Bucket
+}
+
+// declareDownloads declares the private downloads bucket behind CloudFront.
+// The site comes first: the bucket lets its distribution read, and the
+// publish role may invalidate it.
+func declareDownloads(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*downloads, error) {
 	site, err := bucket.NewSite(ctx, nameDownloadSite, bucket.SiteArgs{
 		Domain:            cfg.DownloadsDomain,
 		BucketName:        cfg.DownloadsBucketName,
@@ -194,40 +279,66 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	b, err := bucket.New(ctx, nameDownloads, bucket.Args{
+		Name:                  cfg.DownloadsBucketName,
+		ReaderDistributionARN: site.DistributionArn,
+		Versioned:             true,
+		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
+		ImportID:              cfg.Adopt[nameDownloads],
+		Protect:               true,
+		Tags:                  label.Merge(tags, map[string]string{"role": "downloads"}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &downloads{site: site, bucket: b}, nil
+}
 
-	access, err := ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
+// declareAccess declares how pipelines get AWS credentials: the OIDC
+// provider, the preview, deploy and publish roles, and the agent stacks'
+// CloudFormation service role.
+func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, store *storage, dl *downloads) (*ciaccess.Access, error) {
+	return ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
 		Pipeline:            cfg.CIPipeline,
 		DeployBranch:        cfg.CIDeployBranch,
 		AgentQueue:          cfg.DeployQueue,
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
 		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
-		SecretParameterARN:  token.Arn,
+		SecretParameterARN:  store.token.Arn,
 		ProviderImportID:    cfg.Adopt[nameCIAccess],
 		UseExistingProvider: !cfg.ManageOIDCProvider,
 		Deploy: ciaccess.Scope{
 			Region:          cfg.Region,
 			Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
 			AgentPolicyName: cfg.AgentPolicyName,
-			ParameterPath:   tokenDir,
+			ParameterPath:   store.tokenDir,
 			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		},
-		Publish: publish(cfg, site.DistributionArn),
+		Publish: publish(cfg, dl.site.DistributionArn),
 		Tags:    tags,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
 
+// agentFleet is the agent stacks an operator looks up by name.
+type agentFleet struct {
+	agents, builders, deployers *agentstack.AgentStack
+}
+
+// declareAgents declares the Elastic CI Stacks: the test agents, the
+// builders (a warm baseline and burst capacity), and the deploy agents.
+func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net *network.Network, store *storage, access *ciaccess.Access) (*agentFleet, error) {
+	var f agentFleet
+	var err error
 	shared := agentstack.Args{
 		TemplateVersion:    cfg.ElasticStackVersion,
 		KeyName:            cfg.AgentKeyName,
 		Region:             cfg.Region,
-		ManagedPolicyARN:   policy.Arn,
-		BootstrapScriptURL: config.ObjectURLs[agent.BootstrapKey],
-		SecretsBucket:      secrets.Name,
-		AgentTokenPath:     token.Path,
+		ManagedPolicyARN:   store.policy.Arn,
+		BootstrapScriptURL: store.config.ObjectURLs[agent.BootstrapKey],
+		SecretsBucket:      store.secrets.Name,
+		AgentTokenPath:     store.token.Path,
 		VpcID:              net.VpcID,
 		SubnetIDs:          net.SubnetIDs,
 		ServiceRoleARN:     access.StackServiceRoleArn,
@@ -241,8 +352,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
 	agentsArgs.ImportID = cfg.Adopt[nameAgents]
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
-	agents, err := agentstack.New(ctx, nameAgents, agentsArgs)
-	if err != nil {
+	if f.agents, err = agentstack.New(ctx, nameAgents, agentsArgs); err != nil {
 		return nil, err
 	}
 
@@ -260,8 +370,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	buildersArgs.ImportID = cfg.Adopt[nameBuilders]
 	buildersArgs.KeepWarm = true
 	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
-	builders, err := agentstack.New(ctx, nameBuilders, buildersArgs)
-	if err != nil {
+	if f.builders, err = agentstack.New(ctx, nameBuilders, buildersArgs); err != nil {
 		return nil, err
 	}
 	if burst := cfg.BuildersMaxSize - cfg.BuildersMinSize; burst > 0 {
@@ -292,69 +401,10 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	deployArgs.SignsPipelines = true
 	deployArgs.ImportID = cfg.Adopt[nameDeployers]
 	deployArgs.Tags = label.Merge(tags, map[string]string{"role": "deploy-agents"})
-	deployers, err := agentstack.New(ctx, nameDeployers, deployArgs)
-	if err != nil {
+	if f.deployers, err = agentstack.New(ctx, nameDeployers, deployArgs); err != nil {
 		return nil, err
 	}
-
-	internal, err := network.NewZone(ctx, nameZone, network.ZoneArgs{
-		Name:     cfg.InternalZoneName,
-		VpcID:    net.VpcID,
-		Region:   cfg.Region,
-		Tags:     tags,
-		ImportID: cfg.Adopt[nameZone],
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	downloads, err := bucket.New(ctx, nameDownloads, bucket.Args{
-		Name:                  cfg.DownloadsBucketName,
-		ReaderDistributionARN: site.DistributionArn,
-		Versioned:             true,
-		NoncurrentVersionDays: cfg.DownloadsNoncurrentVersionDays,
-		ImportID:              cfg.Adopt[nameDownloads],
-		Protect:               true,
-		Tags:                  label.Merge(tags, map[string]string{"role": "downloads"}),
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	outputs := pulumi.Map{}
-	if cfg.ManageGitHub {
-		slug, err := declareGitHub(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		outputs["trustedTeamSlug"] = slug
-	}
-
-	for name, value := range map[string]pulumi.Input{
-		"ciPreviewRoleArn":          access.PreviewRoleArn,
-		"ciDeployRoleArn":           access.DeployRoleArn,
-		"publishRoleArn":            access.PublishRoleArn,
-		"macosGateHook":             pulumi.String(macosGate),
-		"nextSteps":                 nextSteps(cfg, access, site),
-		"vpcId":                     net.VpcID,
-		"subnetIds":                 net.SubnetIDs,
-		"agentsStackName":           agents.StackName,
-		"buildersStackName":         builders.StackName,
-		"deployStackName":           deployers.StackName,
-		"configBucketName":          config.Name,
-		"secretsBucketName":         secrets.Name,
-		"secretsLogBucketName":      secretsLogs.Name,
-		"bootstrapScriptUrl":        config.ObjectURLs[agent.BootstrapKey],
-		"agentPolicyArn":            policy.Arn,
-		"agentTokenParameter":       token.Path,
-		"internalZoneId":            internal.ZoneID,
-		"downloadsBucketName":       downloads.Name,
-		"downloadsUrl":              site.URL,
-		"downloadsValidationRecord": site.ValidationRecord,
-	} {
-		outputs[name] = value
-	}
-	return outputs, nil
+	return &f, nil
 }
 
 // declareGitHub declares the trusted team and the repositories' guardrails.
