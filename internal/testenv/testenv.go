@@ -113,6 +113,9 @@ func ShellcheckPath(t testing.TB) string {
 	return path
 }
 
+// motoStart bounds how long moto_server may take to answer.
+const motoStart = 3 * time.Minute
+
 // StartMoto starts moto_server on a free loopback port, stopped when the
 // test ends, and returns its URL. moto comes with these machines and CI.
 func StartMoto(t testing.TB) string {
@@ -137,12 +140,14 @@ func StartMoto(t testing.TB) string {
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	client := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	// Generous: moto is a Python server, and on a loaded machine its start
+	// alone can take many seconds. No verdict depends on how fast it starts.
+	for deadline := time.Now().Add(motoStart); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if resp, err := client.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
 			return url
 		}
 	}
-	t.Fatalf("moto_server did not answer on %s within 30 s", url)
+	t.Fatalf("moto_server did not answer on %s within %s", url, motoStart)
 	return ""
 }
