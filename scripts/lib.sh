@@ -6,8 +6,9 @@
 # Inside a Buildkite job, trade the job's OIDC token (audience
 # sts.amazonaws.com) for short-lived credentials of ROLE_ARN. The role
 # trusts only the named step of this pipeline, and only on the deploy
-# agents: the token carries the agent's queue tag as a session tag, which
-# the agent's own configuration sets and no job can (components/ciaccess).
+# agents: the token carries its cluster_id as a session tag, which
+# Buildkite's server sets from the agent token the agent registered with
+# (the deploy cluster's), and no job or agent can choose (components/ciaccess).
 # Outside Buildkite (an operator's laptop) keep the operator's credentials.
 use_pipeline_role() {
   local role_arn=$1 step=$2 token creds
@@ -20,7 +21,7 @@ use_pipeline_role() {
     return 1
   fi
   token=$(buildkite-agent oidc request-token --audience sts.amazonaws.com \
-    --claim agent_tag:queue --aws-session-tag agent_tag:queue) || return 1
+    --claim cluster_id --aws-session-tag cluster_id) || return 1
   creds=$(aws sts assume-role-with-web-identity \
     --role-arn "$role_arn" \
     --role-session-name "buildkite-${BUILDKITE_BUILD_NUMBER:-0}-$step" \

@@ -122,19 +122,39 @@ func tokenRequest(t *testing.T) (audience, sessionTag string) {
 // admits reports whether a trust policy lets step assume the role in a
 // build of branch, with the token lib.sh requests: Buildkite's `sub` claim
 // names the pipeline, ref, commit and step, and the session tag carries
-// the queue of the agent the step runs on.
+// the ID of the cluster whose agent runs the step. A step on the deploy
+// queue runs in the deploy cluster, whose ID is the one the role requires
+// (whatever prod configures); any other step runs in another cluster.
 func admits(t *testing.T, policy, issuerHost, branch string, s step) bool {
 	t.Helper()
 	audience, tag := tokenRequest(t)
 	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + prodConfig(t, "ciPipeline") +
 		":ref:refs/heads/" + branch + ":commit:0123abcd:step:" + s.Key
+	cluster := "0190ffff-0000-7000-8000-000000000000" // the default cluster
+	if s.Agents["queue"] == prodConfig(t, "deployQueue") {
+		cluster = requiredTag(t, policy, tag)
+	}
 	ok, err := policydoc.Admits(policy, map[string]string{
 		issuerHost + ":aud":     audience,
 		issuerHost + ":sub":     sub,
-		"aws:RequestTag/" + tag: s.Agents["queue"],
+		"aws:RequestTag/" + tag: cluster,
 	})
 	require.NoError(t, err)
 	return ok
+}
+
+// requiredTag is the value a trust policy requires of a session tag.
+func requiredTag(t *testing.T, policy, tag string) string {
+	var doc struct {
+		Statement []struct {
+			Condition map[string]map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
+	require.NotEmpty(t, doc.Statement)
+	v, ok := doc.Statement[0].Condition["StringEquals"]["aws:RequestTag/"+tag]
+	require.True(t, ok, "the role requires the session tag %s that lib.sh asks for", tag)
+	return v
 }
 
 func TestPipeline(t *testing.T) {

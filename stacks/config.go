@@ -50,9 +50,12 @@ type Config struct {
 	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
 
 	// The deploy agents: the only agents the CI roles trust, running only
-	// their allow-list.
+	// their allow-list. They join a Buildkite cluster of their own with its
+	// own agent token; the roles trust that cluster's ID, which Buildkite's
+	// server sets (empty: the roles trust no token until it is set).
 	DeployStackName string `config:"deployStackName"`
 	DeployQueue     string `config:"deployQueue"`
+	DeployClusterID string `config:"deployClusterId"`
 
 	GitHubOrg              string             `config:"github:owner"`
 	ManageGitHub           bool               `config:"manageGitHub"`
@@ -78,7 +81,10 @@ type Config struct {
 	Adopt              AdoptIDs `config:"adopt"`
 
 	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
-	AgentSSHPrivateKey  pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
+	// BuildkiteDeployAgentToken is the deploy cluster's agent token: only
+	// the deploy agents' stack reads it.
+	BuildkiteDeployAgentToken pulumi.StringOutput `config:"buildkiteDeployAgentToken,secret"`
+	AgentSSHPrivateKey        pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
 	// Optional secrets are nil when unset; Validate says when one is needed.
 	BuildSafetyGitHubToken *pulumi.StringOutput `config:"buildSafetyGithubToken,secret"`
 	// Docker Hub: the builders push ci-* images there and every pipeline

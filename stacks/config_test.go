@@ -52,6 +52,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"suffix missing", unset("ci-infra:bucketSuffix"), "ci-infra:bucketSuffix", "pulumi config set bucketSuffix"},
 		{"downloads bucket malformed", set("ci-infra:downloadsBucketName", "Downloads.mtrlz.dev"), "ci-infra:downloadsBucketName", "lowercase"},
 		{"token missing", unset("ci-infra:buildkiteAgentToken"), "ci-infra:buildkiteAgentToken", "pulumi config set --secret buildkiteAgentToken"},
+		{"deploy token missing", unset("ci-infra:buildkiteDeployAgentToken"), "ci-infra:buildkiteDeployAgentToken", "pulumi config set --secret buildkiteDeployAgentToken"},
+		{"deploy cluster not a UUID", set("ci-infra:deployClusterId", "deploy"), "ci-infra:deployClusterId", "lowercase UUID"},
 		{"ssh key missing", unset("ci-infra:agentSshPrivateKey"), "ci-infra:agentSshPrivateKey", "pulumi config set --secret agentSshPrivateKey"},
 		{"token in plain text", func(c map[string]string, s *[]string) {
 			*s = []string{"ci-infra:agentSshPrivateKey"}

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/internal/plan"
+	"mtrlz.dev/ci-infra/internal/plantest"
 )
 
 // origin makes a repository with two commits on main and returns its path
@@ -55,61 +57,108 @@ func deployGuard(t *testing.T, bootstrap string) string {
 	return filepath.Join(dir, "hooks", "pre-checkout")
 }
 
-// No build of a fork gets a CI role: a token must carry the deploy queue's
-// tag (the roles' trust) and the job must pass the deploy agents' guard.
-// Both are production's own, from its plan.
+// The Buildkite clusters of the attacker's table: the deploy agents' own
+// (prod's deployClusterId, as an operator will set it) and the default
+// cluster every other agent registers with.
+const (
+	testDeployCluster  = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	testDefaultCluster = "0190ffff-0000-7000-8000-000000000000"
+)
+
+// prodWithDeployCluster plans prod with deployClusterId set, as it will be
+// once the operator has created the deploy cluster (nextSteps).
+func prodWithDeployCluster(t *testing.T) *plan.Plan {
+	t.Helper()
+	opts := plantest.StackOptions(t, "prod")
+	opts.Config["ci-infra:deployClusterId"] = testDeployCluster
+	p, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	return p
+}
+
+// The attacker's table of the CI roles (preview, deploy, publish). Every
+// agent outside the deploy cluster registers with the default cluster's
+// token, and any job on it can read that token: the instance role may read
+// its stack's token parameter (the template's ReadAgentToken policy), the
+// agent's config file belongs to the job's user, and IMDS answers
+// containers. So any job can start a rogue agent that declares any tags,
+// takes the jobs routed to them, and runs neither the guard nor signature
+// verification (both run inside the honest agent). What no agent chooses is
+// the cluster_id Buildkite's server writes into its tokens. Each row is
+// decided by prod's own roles and prod's own guard: a build gets a role only
+// if some role admits its token and the agent that runs it lets it run.
 func TestNoForkBuildGetsACIRole(t *testing.T) {
-	p := prodPlan(t)
+	p := prodWithDeployCluster(t)
 	object, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
 	guard := deployGuard(t, object.Input("content").(string))
-	trustOf := func(name string) string {
+	var trusts []string
+	for _, name := range []string{"ci-access-preview-role", "ci-access-deploy-role", "ci-access-publish-role"} {
 		role, err := p.Get("aws:iam/role:Role", name)
 		require.NoError(t, err)
-		return role.Input("assumeRolePolicy").(string)
+		trusts = append(trusts, role.Input("assumeRolePolicy").(string))
 	}
-	// Each pipeline's own role: ci-infra deploys, the main repository's
-	// "deploy" pipeline publishes.
-	trusts := map[string]string{"ci-infra": trustOf("ci-access-deploy-role"), "deploy": trustOf("ci-access-publish-role"), "materialize": trustOf("ci-access-deploy-role")}
 	repo, old, head := origin(t)
 
 	type build struct {
-		queue                    string // the agent's queue: its tag, which the token carries
+		cluster                  string // whose agent token the agent registered with
+		rogue                    bool   // an agent a job started: no guard, no verification
 		pipeline, branch, commit string
 		pullRequest, source      string
 		step                     string
 	}
+	const deploy, other = "deploy", "default"
 	tests := []struct {
 		name string
 		b    build
 		want bool
 	}{
-		{"a push to main at origin's head, deploy step", build{"deploy", "ci-infra", "main", head, "false", "webhook", "deploy"}, true},
-		{"a UI build of main at origin's head", build{"deploy", "ci-infra", "main", head, "false", "ui", "deploy"}, true},
-		{"a fork PR from a branch named main, on the default queue", build{"default", "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
-		{"a fork PR from main asking for the deploy queue", build{"deploy", "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
-		{"a fork step keyed deploy at origin's head commit, as a PR", build{"deploy", "ci-infra", "main", head, "13", "webhook", "deploy"}, false},
-		{"a fork-prefixed branch", build{"deploy", "ci-infra", "mallory:main", head, "false", "trigger_job", "deploy"}, false},
-		{"another pipeline on the deploy queue", build{"deploy", "materialize", "main", head, "false", "webhook", "deploy"}, false},
-		{"a UI build of main at an old commit", build{"deploy", "ci-infra", "main", old, "false", "ui", "deploy"}, false},
-		{"a push to another branch", build{"deploy", "ci-infra", "feature", head, "false", "webhook", "deploy"}, false},
-		{"a release: a push to master of the publishing pipeline at head", build{"deploy", "deploy", "master", head, "false", "webhook", "upload"}, true},
-		{"a release from a fork's PR from a branch named master", build{"deploy", "deploy", "master", "f0f0f0", "7", "webhook", "upload"}, false},
-		{"a release of another branch", build{"deploy", "deploy", "feature", head, "false", "webhook", "upload"}, false},
-		{"a release from the default queue", build{"default", "deploy", "master", head, "false", "webhook", "upload"}, false},
+		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "deploy"}, true},
+		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "preview"}, true},
+		{"a UI build of main at origin's head", build{deploy, false, "ci-infra", "main", head, "false", "ui", "deploy"}, true},
+		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
+		{"a fork PR from main routed to the deploy agents", build{deploy, false, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
+		{"a fork step keyed deploy at origin's head commit, as a PR", build{deploy, false, "ci-infra", "main", head, "13", "webhook", "deploy"}, false},
+		{"a fork-prefixed branch", build{deploy, false, "ci-infra", "mallory:main", head, "false", "trigger_job", "deploy"}, false},
+		{"another pipeline on the deploy agents", build{deploy, false, "materialize", "main", head, "false", "webhook", "deploy"}, false},
+		{"a UI build of main at an old commit", build{deploy, false, "ci-infra", "main", old, "false", "ui", "deploy"}, false},
+		{"a push to another branch", build{deploy, false, "ci-infra", "feature", head, "false", "webhook", "deploy"}, false},
+		{"a release: a push to master of the publishing pipeline at head", build{deploy, false, "deploy", "master", head, "false", "webhook", "upload"}, true},
+		{"a release from a fork's PR from a branch named master", build{deploy, false, "deploy", "master", "f0f0f0", "7", "webhook", "upload"}, false},
+		{"a release of another branch", build{deploy, false, "deploy", "feature", head, "false", "webhook", "upload"}, false},
+		{"a release on the default cluster", build{other, false, "deploy", "master", head, "false", "webhook", "upload"}, false},
+		// Rogue agents: a job read the default token and started its own
+		// agent with queue=deploy, which wins these jobs and skips the guard.
+		{"a stolen default token and a self-declared queue tag win the deploy job", build{other, true, "ci-infra", "main", head, "false", "webhook", "deploy"}, false},
+		{"a rogue agent takes a fork's upload job and adds a deploy step", build{other, true, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
+		{"a rogue agent wins the preview job", build{other, true, "ci-infra", "main", head, "false", "webhook", "preview"}, false},
+		{"a rogue agent wins the release job", build{other, true, "deploy", "master", head, "false", "webhook", "upload"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			claims := map[string]string{
-				"aud":                                 ciaccess.Audience,
-				"sub":                                 "organization:materialize:pipeline:" + tt.b.pipeline + ":ref:refs/heads/" + tt.b.branch + ":commit:" + tt.b.commit + ":step:" + tt.b.step,
-				"aws:RequestTag/" + ciaccess.QueueTag: tt.b.queue,
+			cluster := testDefaultCluster
+			if tt.b.cluster == deploy {
+				cluster = testDeployCluster
 			}
-			admitted, err := ciaccess.Admits(trusts[tt.b.pipeline], claims)
-			require.NoError(t, err)
+			queue := "default" // the queue tag the agent declared: what the roles used to trust
+			if tt.b.rogue || tt.b.cluster == deploy {
+				queue = "deploy"
+			}
+			claims := map[string]string{
+				"aud":                                   ciaccess.Audience,
+				"sub":                                   "organization:materialize:pipeline:" + tt.b.pipeline + ":ref:refs/heads/" + tt.b.branch + ":commit:" + tt.b.commit + ":step:" + tt.b.step,
+				"aws:RequestTag/" + ciaccess.ClusterTag: cluster,
+				"aws:RequestTag/agent_tag:queue":        queue,
+			}
+			admitted := false
+			for _, trust := range trusts {
+				ok, err := ciaccess.Admits(trust, claims)
+				require.NoError(t, err)
+				admitted = admitted || ok
+			}
 
-			ran := true // the default queue has no deploy guard; the trust decides
-			if tt.b.queue == "deploy" {
+			ran := true // a rogue agent, or an honest one outside the deploy cluster: no deploy guard
+			if tt.b.cluster == deploy && !tt.b.rogue {
 				cmd := exec.Command("bash", "-c", `set -euo pipefail; source "$1"; echo JOB-RAN`, "job", guard)
 				cmd.Env = append(os.Environ(), "BUILDKITE_JOB_ID=j1", "CI_INFRA_BUILD_SAFETY=safe:j1",
 					"BUILDKITE_PIPELINE_SLUG="+tt.b.pipeline, "BUILDKITE_BRANCH="+tt.b.branch, "BUILDKITE_COMMIT="+tt.b.commit,
@@ -120,7 +169,34 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 					assert.Contains(t, string(out), "press Rebuild", "a refusal says so")
 				}
 			}
-			assert.Equal(t, tt.want, admitted && ran, "admitted by the trust: %v; run by the deploy guard: %v", admitted, ran)
+			assert.Equal(t, tt.want, admitted && ran, "admitted by a role's trust: %v; run by the agent: %v", admitted, ran)
 		})
+	}
+}
+
+// Only the deploy agents' stack reads the deploy cluster's token: every
+// other stack's instance role may read its own stack's token parameter
+// (the template's ReadAgentToken policy is scoped to
+// BuildkiteAgentTokenParameterStorePath), which is the default cluster's.
+// So no job outside the deploy agents can register an agent in the deploy
+// cluster. The preview role is denied both (components/ciaccess).
+func TestOnlyTheDeployAgentsReadTheDeployToken(t *testing.T) {
+	p := prodPlan(t)
+	path := func(name string) string {
+		param, err := p.Get("aws:ssm/parameter:Parameter", name)
+		require.NoError(t, err)
+		return param.Input("name").(string)
+	}
+	defaultToken, deployToken := path("agent-token-parameter"), path("deploy-agent-token-parameter")
+	require.NotEqual(t, defaultToken, deployToken)
+	stacks := p.Find("aws:cloudformation/stack:Stack", "")
+	require.Len(t, stacks, 4)
+	for _, s := range stacks {
+		want := defaultToken
+		if s.Name == "deploy-agents-stack" {
+			want = deployToken
+		}
+		params := s.Input("parameters").(map[string]any)
+		assert.Equal(t, want, params["BuildkiteAgentTokenParameterStorePath"], s.Name)
 	}
 }

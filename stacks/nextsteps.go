@@ -25,6 +25,7 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
 			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIPipeline, v[1], v[2]),
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
+			deployClusterStep(cfg),
 			fmt.Sprintf("In the pipeline %s/%s's settings, upload pipeline.yml on the %q queue for pushes to %s, with that step signed by the %s stack's KMS key (buildkite-agent tool sign), and on %q for every other build (README, \"Signed pipelines\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployQueue, cfg.CIDeployBranch, cfg.DeployStackName, cfg.AgentsQueue),
 		}
 		// Without the public zone's ID the program cannot write mtrlz.dev:
@@ -38,6 +39,15 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 		}
 		return steps
 	}).(pulumi.StringArrayOutput)
+}
+
+// deployClusterStep says what the CI roles' trust needs from Buildkite: a
+// cluster of the deploy agents' own.
+func deployClusterStep(cfg *Config) string {
+	if cfg.DeployClusterID == "" {
+		return fmt.Sprintf("The CI roles trust no token yet: in Buildkite (Agents), create a cluster for the deploy agents with the queue %q and an agent token; set ci-infra:deployClusterId to its ID and buildkiteDeployAgentToken (--secret) to the token; move the pipeline %s/%s into it; then pulumi up (README, \"On every pull request\")", cfg.DeployQueue, cfg.BuildkiteOrg, cfg.CIPipeline)
+	}
+	return fmt.Sprintf("Check that the pipeline %s/%s lives in the deploy cluster %s, which alone has the queue %q, and that no other cluster's agents serve it (README, \"On every pull request\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployClusterID, cfg.DeployQueue)
 }
 
 // sshPublicKey derives the authorized_keys line of an unencrypted private

@@ -150,7 +150,8 @@ type storage struct {
 	secretsLogs, secrets, config *bucket.Bucket
 	policy                       *agentstack.AgentPolicy
 	token                        *agentstack.AgentToken
-	tokenDir                     string // the SSM path the deploy role may write
+	deployToken                  *agentstack.AgentToken // the deploy cluster's, for the deploy agents alone
+	tokenDir                     string                 // the SSM path the deploy role may write
 }
 
 // declareStorage declares the secrets bucket (the build-safety gate, the
@@ -254,6 +255,14 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 	if err != nil {
 		return nil, err
 	}
+	s.deployToken, err = agentstack.NewToken(ctx, "deploy-agent-token", agentstack.TokenArgs{
+		Path:  s.tokenDir + "buildkite-deploy-agent-token",
+		Token: cfg.BuildkiteDeployAgentToken,
+		Tags:  tags,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
@@ -298,26 +307,27 @@ func declareDownloads(ctx *pulumi.Context, cfg *Config, tags map[string]string) 
 // provider, the preview, deploy and publish roles, and the agent stacks'
 // CloudFormation service role.
 func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, store *storage, dl *downloads) (*ciaccess.Access, error) {
+	deployScope := ciaccess.Scope{
+		Region:          cfg.Region,
+		Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
+		AgentPolicyName: cfg.AgentPolicyName,
+		ParameterPath:   store.tokenDir,
+		AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
+		TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
+	}
 	return ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
 		Pipeline:            cfg.CIPipeline,
 		DeployBranch:        cfg.CIDeployBranch,
-		AgentQueue:          cfg.DeployQueue,
+		DeployClusterID:     cfg.DeployClusterID,
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
 		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
-		SecretParameterARN:  store.token.Arn,
+		SecretParametersARN: deployScope.ParameterPathARN(),
 		ProviderImportID:    cfg.Adopt[nameCIAccess],
 		UseExistingProvider: !cfg.ManageOIDCProvider,
-		Deploy: ciaccess.Scope{
-			Region:          cfg.Region,
-			Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
-			AgentPolicyName: cfg.AgentPolicyName,
-			ParameterPath:   store.tokenDir,
-			AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
-			TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
-		},
-		Publish: publish(cfg, dl.site.DistributionArn),
-		Tags:    tags,
+		Deploy:              deployScope,
+		Publish:             publish(cfg, dl.site.DistributionArn),
+		Tags:                tags,
 	})
 }
 
@@ -399,6 +409,9 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	deployArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	deployArgs.OnDemandPercentage = 100
 	deployArgs.SignsPipelines = true
+	// The deploy cluster's token: no other stack's instance role can read
+	// it, so no job elsewhere can start an agent in that cluster.
+	deployArgs.AgentTokenPath = store.deployToken.Path
 	deployArgs.ImportID = cfg.Adopt[nameDeployers]
 	deployArgs.Tags = label.Merge(tags, map[string]string{"role": "deploy-agents"})
 	if f.deployers, err = agentstack.New(ctx, nameDeployers, deployArgs); err != nil {

@@ -54,6 +54,8 @@ func TestProdAgentStacks(t *testing.T) {
 			// The only agents that sign pipelines, and they verify with block.
 			"PipelineSigningKMSKeySpec": "ECC_NIST_P256", "PipelineSigningKMSAccess": "sign-and-verify",
 			"PipelineSigningVerificationFailureBehavior": "block",
+			// The deploy cluster's token, which no other stack reads.
+			"BuildkiteAgentTokenParameterStorePath": "/ci-infra/prod/buildkite-deploy-agent-token",
 		}},
 	}
 	contract, err := agentstack.ContractFor("v6.71.1")
@@ -132,11 +134,13 @@ func TestProdSecretsStaySecret(t *testing.T) {
 	key, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-private_ssh_key")
 	require.NoError(t, err)
 	assert.True(t, key.IsSecret("content"))
-	token, err := p.Get("aws:ssm/parameter:Parameter", "agent-token-parameter")
-	require.NoError(t, err)
-	assert.True(t, token.IsSecret("value"))
-	assert.True(t, token.Protect)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken",
+	for _, name := range []string{"agent-token-parameter", "deploy-agent-token-parameter"} {
+		token, err := p.Get("aws:ssm/parameter:Parameter", name)
+		require.NoError(t, err)
+		assert.True(t, token.IsSecret("value"), name)
+		assert.True(t, token.Protect, name)
+	}
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildkiteDeployAgentToken", "ci-infra:buildSafetyGithubToken",
 		"ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, p.Placeholders,
 		"every secret stands in offline; the CLI names the missing ones a stack needs")
 }

@@ -66,7 +66,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
-		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildSafetyGithubToken, ci-infra:buildkiteAgentToken, ci-infra:dockerHubPassword, ci-infra:dockerHubUser, ci-infra:webhookSecret\n",
+		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildSafetyGithubToken, ci-infra:buildkiteAgentToken, ci-infra:buildkiteDeployAgentToken, ci-infra:dockerHubPassword, ci-infra:dockerHubUser, ci-infra:webhookSecret\n",
 		"\nagents  ci-infra:buildkite:AgentStack\n",
 		"\n    agents-stack  aws:cloudformation/stack:Stack\n",
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",

@@ -56,20 +56,24 @@ type Args struct {
 	Pipeline     string
 	// DeployBranch is the only branch whose builds may deploy, e.g. "main".
 	DeployBranch string
-	// AgentQueue is the queue of the deploy agents, the only agents whose
-	// tokens the roles trust: no token claim tells a fork's build from a
-	// push, so the roles also require the queue tag that the agent's own
-	// configuration sets (a session tag), and those agents refuse every job
-	// outside their allow-list (agent/bootstrap.sh).
-	AgentQueue string
+	// DeployClusterID is the Buildkite cluster of the deploy agents, the
+	// only agents whose tokens the roles trust. No token claim tells a
+	// fork's build from a push, so the roles also require the cluster_id
+	// session tag, which Buildkite's server fills in from the token the
+	// agent registered with (ClusterTag), and those agents refuse every job
+	// outside their allow-list (agent/bootstrap.sh). Empty: the roles trust
+	// no token at all (NoCluster) until the operator sets it.
+	DeployClusterID string
 	// RoleNamePrefix starts both role names, e.g. "ci-infra-prod".
 	RoleNamePrefix string
-	// SecretObjectsARN and SecretParameterARN are what the preview role must
-	// not read even though ReadOnlyAccess would allow it: a preview runs the
-	// branch's code and needs no secret. E.g.
-	// arn:aws:s3:::buildkite-managedsecrets-x/* and the token parameter.
-	SecretObjectsARN   string
-	SecretParameterARN pulumi.StringInput
+	// SecretObjectsARN and SecretParametersARN are what the preview role
+	// must not read even though ReadOnlyAccess would allow it: a preview
+	// runs the branch's code and needs no secret. E.g.
+	// arn:aws:s3:::buildkite-managedsecrets-x/* and
+	// arn:aws:ssm:us-east-1:*:parameter/ci-infra/prod/*, the path of every
+	// agent token (Scope.ParameterPathARN).
+	SecretObjectsARN    string
+	SecretParametersARN string
 	// ProviderImportID adopts an existing OIDC provider (its ARN): an account
 	// has one provider per issuer.
 	ProviderImportID string
@@ -149,8 +153,8 @@ func (a Args) Validate() error {
 			errs = append(errs, errors.New("Publish.BucketName and DistributionARN are required"))
 		}
 	}
-	if a.AgentQueue == "" {
-		errs = append(errs, errors.New("AgentQueue is required: the roles trust only the deploy agents' queue"))
+	if a.DeployClusterID != "" && !ident.IsClusterID(a.DeployClusterID) {
+		errs = append(errs, fmt.Errorf("DeployClusterID %q must be %s", a.DeployClusterID, ident.ClusterRule))
 	}
 	if a.RoleNamePrefix == "" || len(a.RoleNamePrefix) > 48 {
 		errs = append(errs, errors.New("RoleNamePrefix must be 1-48 characters (role names are at most 64)"))
@@ -158,8 +162,8 @@ func (a Args) Validate() error {
 	if err := a.Deploy.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if a.SecretObjectsARN == "" || a.SecretParameterARN == nil {
-		errs = append(errs, errors.New("SecretObjectsARN and SecretParameterARN are required: the preview role must be denied them"))
+	if a.SecretObjectsARN == "" || a.SecretParametersARN == "" {
+		errs = append(errs, errors.New("SecretObjectsARN and SecretParametersARN are required: the preview role must be denied them"))
 	}
 	return errors.Join(errs...)
 }
@@ -187,23 +191,40 @@ func Subject(org, pipeline, ref, step string) string {
 	return fmt.Sprintf("organization:%s:pipeline:%s:ref:%s:commit:*:step:%s", org, pipeline, ref, step)
 }
 
-// QueueTag is the session tag the deploy agents' tokens carry: the agent
-// tag "queue", requested with `buildkite-agent oidc request-token --claim
-// agent_tag:queue --aws-session-tag agent_tag:queue` (scripts/lib.sh).
-const QueueTag = "agent_tag:queue"
+// ClusterTag is the session tag the roles require: the token's cluster_id,
+// requested with `buildkite-agent oidc request-token --claim cluster_id
+// --aws-session-tag cluster_id` (scripts/lib.sh).
+//
+// Why this claim. The agent sends only the names of the claims it wants
+// (buildkite/agent clicommand/oidc_request_token.go posts Audience, Lifetime,
+// Claims and AWSSessionTags to the agent API); Buildkite's server fills in
+// their values for the job. Not every value is the server's own fact:
+// agent_tag:* values are the tags the agent declared when it registered, so
+// any holder of a registration token can start an agent with queue=deploy.
+// cluster_id is the cluster whose agent token the agent registered with;
+// cluster_name can be renamed. So only a token of an agent registered with
+// the deploy cluster's token carries the deploy cluster's ID.
+const ClusterTag = "cluster_id"
+
+// NoCluster is the cluster_id the roles require while no deploy cluster is
+// configured: not a UUID, so no token Buildkite issues carries it.
+const NoCluster = "no-deploy-cluster-configured"
 
 // TrustPolicy lets tokens of the Buildkite issuer whose audience is STS,
-// whose subject matches subject and whose queue session tag is queue assume
-// the role. AWS requires a `sub` condition for this issuer; taking session
-// tags needs sts:TagSession.
-func TrustPolicy(providerARN, subject, queue string) policydoc.Document {
+// whose subject matches subject and whose cluster_id session tag is
+// clusterID (NoCluster when empty) assume the role. AWS requires a `sub`
+// condition for this issuer; taking session tags needs sts:TagSession.
+func TrustPolicy(providerARN, subject, clusterID string) policydoc.Document {
+	if clusterID == "" {
+		clusterID = NoCluster
+	}
 	return policydoc.New(policydoc.Statement{
 		Sid:       "BuildkitePipelineStep",
 		Effect:    "Allow",
 		Principal: map[string]any{"Federated": providerARN},
 		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
 		Condition: map[string]map[string]any{
-			"StringEquals": {claimPrefix + ":aud": Audience, "aws:RequestTag/" + QueueTag: queue},
+			"StringEquals": {claimPrefix + ":aud": Audience, "aws:RequestTag/" + ClusterTag: clusterID},
 			"StringLike":   {claimPrefix + ":sub": subject},
 		},
 	})
@@ -212,10 +233,10 @@ func TrustPolicy(providerARN, subject, queue string) policydoc.Document {
 // previewDeny is the preview role's inline policy: ReadOnlyAccess reads
 // objects and parameters, and a preview (which runs the branch's code) must
 // not reach the secrets.
-func previewDeny(secretObjectsARN, secretParameterARN string) policydoc.Document {
+func previewDeny(secretObjectsARN, secretParametersARN string) policydoc.Document {
 	return policydoc.New(
 		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject", "s3:GetObjectVersion"}, Resource: []string{secretObjectsARN}},
-		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParameterARN}},
+		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParametersARN}},
 		// SSM authorises GetParametersByPath against the path asked for, not
 		// the parameters it returns: a read of /ci-infra, or of /, would
 		// return the token. A preview needs no parameter by path.
@@ -250,7 +271,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	trust := func(ref, step string) pulumi.StringOutput {
 		return providerArn.ApplyT(func(arn string) (string, error) {
-			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step), args.AgentQueue).JSON()
+			return TrustPolicy(arn, Subject(args.Organization, args.Pipeline, ref, step), args.DeployClusterID).JSON()
 		}).(pulumi.StringOutput)
 	}
 
@@ -271,12 +292,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}, parent); err != nil {
 		return nil, err
 	}
-	denyJSON := args.SecretParameterARN.ToStringOutput().ApplyT(func(paramARN string) (string, error) {
-		return previewDeny(args.SecretObjectsARN, paramARN).JSON()
-	}).(pulumi.StringOutput)
+	denyJSON, err := previewDeny(args.SecretObjectsARN, args.SecretParametersARN).JSON()
+	if err != nil {
+		return nil, err
+	}
 	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "preview-no-secrets"), &iam.RolePolicyArgs{
 		Role:   preview.Name,
-		Policy: denyJSON,
+		Policy: pulumi.String(denyJSON),
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -332,7 +354,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Name:        pulumi.String(label.Name(args.RoleNamePrefix, "publish")),
 			Description: pulumi.String("Release uploads from pushes to " + p.Branch + " of the " + p.Pipeline + " pipeline, on the deploy agents."),
 			AssumeRolePolicy: providerArn.ApplyT(func(arn string) (string, error) {
-				return TrustPolicy(arn, Subject(args.Organization, p.Pipeline, "refs/heads/"+p.Branch, "*"), args.AgentQueue).JSON()
+				return TrustPolicy(arn, Subject(args.Organization, p.Pipeline, "refs/heads/"+p.Branch, "*"), args.DeployClusterID).JSON()
 			}).(pulumi.StringOutput),
 			MaxSessionDuration: pulumi.Int(3600),
 			Tags:               tags,

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/plantest"
 )
@@ -31,21 +32,28 @@ var testScope = Scope{
 	TemplateURL:     "https://s3.amazonaws.com/buildkite-aws-stack/v6.71.1/aws-stack.yml",
 }
 
-func accessPlan(t *testing.T) *plan.Plan {
+// The Buildkite clusters of the tests: the deploy agents' own, and the
+// default cluster every other agent registers with.
+const (
+	deployCluster  = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	defaultCluster = "0190ffff-0000-7000-8000-000000000000"
+)
+
+func accessPlan(t *testing.T, cluster string) *plan.Plan {
 	return plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "ci-access", Args{
 			Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "ci-infra-prod",
-			AgentQueue:         "deploy",
-			SecretObjectsARN:   "arn:aws:s3:::buildkite-managedsecrets-x/*",
-			SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"),
-			Deploy:             testScope,
+			DeployClusterID:     cluster,
+			SecretObjectsARN:    "arn:aws:s3:::buildkite-managedsecrets-x/*",
+			SecretParametersARN: testScope.ParameterPathARN(),
+			Deploy:              testScope,
 		})
 		return err
 	}), nil)
 }
 
 func TestTrustPolicies(t *testing.T) {
-	p := accessPlan(t)
+	p := accessPlan(t, deployCluster)
 	role := func(name string) string {
 		r, err := p.Get("aws:iam/role:Role", name)
 		require.NoError(t, err)
@@ -55,19 +63,22 @@ func TestTrustPolicies(t *testing.T) {
 	sub := func(org, pipeline, ref, step string) string {
 		return "organization:" + org + ":pipeline:" + pipeline + ":ref:" + ref + ":commit:0123abcd:step:" + step
 	}
-	// Tokens of the deploy agents carry their queue as a session tag.
+	// Tokens of the deploy agents carry their cluster's ID as a session
+	// tag, which Buildkite's server fills in.
 	claims := func(aud, sub string) map[string]string {
-		return map[string]string{"aud": aud, "sub": sub, "aws:RequestTag/" + QueueTag: "deploy"}
+		return map[string]string{"aud": aud, "sub": sub, "aws:RequestTag/" + ClusterTag: deployCluster}
 	}
-	onQueue := func(queue string, c map[string]string) map[string]string {
+	// tagged replaces the session tags: what an agent of another cluster,
+	// or one that asks for other claims, brings.
+	tagged := func(tags map[string]string, c map[string]string) map[string]string {
 		c = maps.Clone(c)
-		if queue == "" {
-			delete(c, "aws:RequestTag/"+QueueTag)
-		} else {
-			c["aws:RequestTag/"+QueueTag] = queue
+		delete(c, "aws:RequestTag/"+ClusterTag)
+		for k, v := range tags {
+			c["aws:RequestTag/"+k] = v
 		}
 		return c
 	}
+	mainDeploy := claims(Audience, sub("materialize", "ci-infra", "refs/heads/main", "deploy"))
 
 	tests := []struct {
 		name                 string
@@ -86,12 +97,18 @@ func TestTrustPolicies(t *testing.T) {
 		{"no audience", map[string]string{"sub": sub("materialize", "ci-infra", "refs/heads/main", "deploy")}, false, false},
 		{"a tag, not a branch", claims(Audience, sub("materialize", "ci-infra", "refs/tags/v1", "preview")), false, false},
 		// A fork's pull request from a branch named main, with a step keyed
-		// deploy, carries exactly these claims; on any agent but a deploy
-		// agent it lacks the queue tag. A deploy agent refuses it (the
-		// guard; stacks/deploy_test.go proves both together).
-		{"deploy step of main on the default queue", onQueue("default", claims(Audience, sub("materialize", "ci-infra", "refs/heads/main", "deploy"))), false, false},
-		{"deploy step of main without a queue tag", onQueue("", claims(Audience, sub("materialize", "ci-infra", "refs/heads/main", "deploy"))), false, false},
-		{"preview step on the builders queue", onQueue("builders", claims(Audience, sub("materialize", "ci-infra", "refs/heads/feature", "preview"))), false, false},
+		// deploy, carries exactly these claims; on any agent outside the
+		// deploy cluster it carries another cluster_id. A deploy agent
+		// refuses it (the guard; stacks/deploy_test.go proves both together).
+		{"deploy step of main on an agent of the default cluster", tagged(map[string]string{ClusterTag: defaultCluster}, mainDeploy), false, false},
+		{"a stolen default token and a self-declared queue=deploy", tagged(map[string]string{ClusterTag: defaultCluster, "agent_tag:queue": "deploy"}, mainDeploy), false, false},
+		{"a queue tag alone, as the roles used to trust", tagged(map[string]string{"agent_tag:queue": "deploy"}, mainDeploy), false, false},
+		{"a cluster renamed to the deploy cluster's name", tagged(map[string]string{"cluster_name": "deploy"}, mainDeploy), false, false},
+		{"deploy step of main without a cluster tag", tagged(nil, mainDeploy), false, false},
+		{"preview step on an agent of the default cluster", tagged(map[string]string{ClusterTag: defaultCluster}, claims(Audience, sub("materialize", "ci-infra", "refs/heads/feature", "preview"))), false, false},
+		// agent v3.137's --subject-claim lets a job ask for a bare UUID as
+		// its sub; every trusted sub names organization and pipeline.
+		{"a bare-UUID sub", claims(Audience, deployCluster), false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,8 +118,26 @@ func TestTrustPolicies(t *testing.T) {
 	}
 }
 
+// Until the operator names the deploy cluster, the roles trust no token
+// Buildkite could issue: the cluster_id they require is not a UUID.
+func TestNoDeployClusterTrustsNoToken(t *testing.T) {
+	p := accessPlan(t, "")
+	assert.False(t, ident.IsClusterID(NoCluster), "no token carries NoCluster")
+	for _, name := range []string{"ci-access-preview-role", "ci-access-deploy-role"} {
+		r, err := p.Get("aws:iam/role:Role", name)
+		require.NoError(t, err)
+		for _, cluster := range []string{deployCluster, defaultCluster, ""} {
+			c := map[string]string{"aud": Audience, "sub": "organization:materialize:pipeline:ci-infra:ref:refs/heads/main:commit:0123abcd:step:" + strings.TrimSuffix(strings.TrimPrefix(name, "ci-access-"), "-role")}
+			if cluster != "" {
+				c["aws:RequestTag/"+ClusterTag] = cluster
+			}
+			assert.False(t, allows(t, r.Input("assumeRolePolicy").(string), c), "%s admits a token of cluster %q", name, cluster)
+		}
+	}
+}
+
 func TestProviderAndPermissions(t *testing.T) {
-	p := accessPlan(t)
+	p := accessPlan(t, deployCluster)
 	provider, err := p.Get("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "ci-access-oidc-provider")
 	require.NoError(t, err)
 	assert.Equal(t, "https://agent.buildkite.com", provider.Input("url"))
@@ -135,8 +170,8 @@ func TestProviderAndPermissions(t *testing.T) {
 
 func TestInvalidArgs(t *testing.T) {
 	valid := func() Args {
-		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x", AgentQueue: "deploy",
-			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParameterARN: pulumi.String("arn:aws:ssm:us-east-1:123456789012:parameter/t"),
+		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x", DeployClusterID: deployCluster,
+			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParametersARN: "arn:aws:ssm:us-east-1:*:parameter/t/*",
 			Deploy: testScope}
 	}
 	mod := func(f func(*Args)) Args { a := valid(); f(&a); return a }
@@ -149,9 +184,9 @@ func TestInvalidArgs(t *testing.T) {
 		{"pipeline with a wildcard", mod(func(a *Args) { a.Pipeline = "ci-*" }), `pipeline "ci-*" must be a slug`},
 		{"no deploy branch", mod(func(a *Args) { a.DeployBranch = "" }), "deploy branch"},
 		{"role prefix too long", mod(func(a *Args) { a.RoleNamePrefix = strings.Repeat("x", 49) }), "RoleNamePrefix"},
-		{"no secrets named", mod(func(a *Args) { a.SecretObjectsARN, a.SecretParameterARN = "", nil }), "must be denied them"},
+		{"no secrets named", mod(func(a *Args) { a.SecretObjectsARN, a.SecretParametersARN = "", "" }), "must be denied them"},
 		{"no deploy scope", mod(func(a *Args) { a.Deploy = Scope{} }), "may touch only what is named"},
-		{"no deploy queue", mod(func(a *Args) { a.AgentQueue = "" }), "AgentQueue is required"},
+		{"deploy cluster not a UUID", mod(func(a *Args) { a.DeployClusterID = "deploy" }), "must be a Buildkite cluster ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

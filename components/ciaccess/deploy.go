@@ -34,6 +34,10 @@ func (s Scope) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ParameterPathARN is the ARN pattern of every parameter under
+// ParameterPath: the agent tokens, which the preview role is denied.
+func (s Scope) ParameterPathARN() string { return s.arn("ssm", "parameter"+s.ParameterPath+"*") }
+
 // ServiceRoleName is the role CloudFormation assumes to deploy the agent
 // stacks.
 func ServiceRoleName(roleNamePrefix string) string { return roleNamePrefix + "-agent-stacks" }
@@ -86,7 +90,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			"route53:GetChange", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
 		}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "TokenParameter", Effect: "Allow", Action: []string{"ssm:*"},
-			Resource: []string{s.arn("ssm", "parameter"+s.ParameterPath+"*")}},
+			Resource: []string{s.ParameterPathARN()}},
 		policydoc.Statement{Sid: "DescribeParameters", Effect: "Allow", Action: []string{"ssm:DescribeParameters"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "OwnIAM", Effect: "Allow", Action: []string{
 			"iam:Get*", "iam:List*", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",

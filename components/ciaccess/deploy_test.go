@@ -131,11 +131,13 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 }
 
 // The preview runs a branch's program with read access to the account; the
-// token must stay out of its reach by every path. ReadOnlyAccess is
-// represented by what it grants SSM and KMS reads.
+// agent tokens (the default cluster's and the deploy cluster's) must stay
+// out of its reach by every path. ReadOnlyAccess is represented by what it
+// grants SSM and KMS reads.
 func TestPreviewCannotReadTheAgentToken(t *testing.T) {
 	const token = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"
-	deny, err := previewDeny("arn:aws:s3:::buildkite-managedsecrets-x/*", token).JSON()
+	const deployToken = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-deploy-agent-token"
+	deny, err := previewDeny("arn:aws:s3:::buildkite-managedsecrets-x/*", testScope.ParameterPathARN()).JSON()
 	require.NoError(t, err)
 	readOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:Get*","ssm:Describe*","ssm:List*","s3:Get*","kms:Decrypt"],"Resource":"*"}]}`
 	// Both policies apply; an explicit Deny in either wins.
@@ -147,6 +149,8 @@ func TestPreviewCannotReadTheAgentToken(t *testing.T) {
 		want bool
 	}{
 		{"the token itself", request{"ssm:GetParameter", token, nil}, false},
+		{"the deploy cluster's token", request{"ssm:GetParameter", deployToken, nil}, false},
+		{"both at once", request{"ssm:GetParameters", deployToken, nil}, false},
 		{"its history", request{"ssm:GetParameterHistory", token, nil}, false},
 		{"by its parent path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod", nil}, false},
 		{"by an ancestor path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra", nil}, false},

@@ -1,6 +1,6 @@
 // Package ident owns the naming rules of the systems the program names
 // things in: GitHub (logins, team slugs, branch names), Buildkite (pipeline
-// slugs, queue names), Route 53 (hosted zone IDs) and DNS (domain names).
+// slugs, queue names, cluster IDs), Route 53 (hosted zone IDs) and DNS (domain names).
 // Each rule is written once here and read by the components, by the stacks'
 // config checks and by the renderers of what runs on the agents, so that a
 // value one of them accepts is never refused by another. (Our own names
@@ -21,6 +21,7 @@ var (
 	pipelineSlug = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
 	queue        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
 	zoneID       = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
+	uuid         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
@@ -32,6 +33,7 @@ const (
 	SlugRule     = "lowercase letters, digits, hyphens"
 	QueueRule    = "1-100 letters, digits, dots, hyphens or underscores"
 	ZoneIDRule   = "a hosted zone ID such as Z0123456789ABCDEFGHIJ"
+	ClusterRule  = "a Buildkite cluster ID: a lowercase UUID such as 01234567-89ab-cdef-0123-456789abcdef (Agents, the cluster, Settings)"
 )
 
 // IsLogin reports whether s is a valid GitHub user or organisation login:
@@ -57,6 +59,10 @@ func IsQueue(s string) bool { return queue.MatchString(s) }
 
 // IsZoneID reports whether s is a Route 53 hosted zone ID.
 func IsZoneID(s string) bool { return zoneID.MatchString(s) }
+
+// IsClusterID tells a Buildkite cluster ID: a lowercase UUID, as the
+// server writes it into the cluster_id claim of an agent's OIDC tokens.
+func IsClusterID(s string) bool { return uuid.MatchString(s) }
 
 // ValidateDomain checks that name is a lowercase DNS name of at least two
 // labels, written without a trailing dot.

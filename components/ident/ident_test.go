@@ -38,6 +38,7 @@ func TestExternalNames(t *testing.T) {
 		{"pipeline slug", IsPipelineSlug, []string{"ci-infra", "materialize", "a1"}, []string{"", "CI", "-x", "ci_infra", "ci-*", strings.Repeat("a", 101)}},
 		{"queue", IsQueue, []string{"default", "builders", "deploy.v2", "a_b-c"}, []string{"", "a b", "default;rm", strings.Repeat("q", 101)}},
 		{"zone ID", IsZoneID, []string{"Z0123456789ABCDEFGHIJ", "Z1"}, []string{"", "z123", "0123", "Z-1"}},
+		{"cluster ID", IsClusterID, []string{"01234567-89ab-cdef-0123-456789abcdef"}, []string{"", "01234567-89AB-cdef-0123-456789abcdef", "deploy", "01234567-89ab-cdef-0123-456789abcdef\n", "no-deploy-cluster-configured"}},
 	}
 	for _, tt := range tests {
 		for _, s := range tt.good {

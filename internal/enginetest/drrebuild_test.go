@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// dr-rebuild's answers on stdin, in its order: the agent token, the path
-// of the SSH key file, enter for github:token (optional), the membership
+// dr-rebuild's answers on stdin, in its order: the agent token, the deploy
+// cluster's agent token, the path of the SSH key file, enter for github:token (optional), the membership
 // token, the Docker Hub user and password, enter for webhookSecret
 // (optional).
 func drAnswers(t *testing.T, p *Project) []byte {
 	keyFile := filepath.Join(p.Dir, "engine-test-agent-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(requiredSecrets["agentSshPrivateKey"]), 0o600))
-	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n" +
+	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + requiredSecrets["buildkiteDeployAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n" +
 		requiredSecrets["dockerHubUser"] + "\n" + requiredSecrets["dockerHubPassword"] + "\n\n")
 }
 

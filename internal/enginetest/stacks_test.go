@@ -23,8 +23,9 @@ import (
 // obviously not credentials. Nothing else is set: a stack must preview and
 // deploy with only the secrets its configuration uses.
 var requiredSecrets = map[string]string{
-	"buildkiteAgentToken": "engine-test-agent-token",
-	"agentSshPrivateKey":  "engine-test-ssh-key",
+	"buildkiteAgentToken":       "engine-test-agent-token",
+	"buildkiteDeployAgentToken": "engine-test-deploy-agent-token",
+	"agentSshPrivateKey":        "engine-test-ssh-key",
 	// Fork builds of team members are on, as the seed says: the gate needs it.
 	"buildSafetyGithubToken": "engine-test-membership-token",
 	// Safe builds log in to Docker Hub.
@@ -73,10 +74,11 @@ func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
 	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", map[string]string{
-		"buildkiteAgentToken": requiredSecrets["buildkiteAgentToken"],
-		"agentSshPrivateKey":  requiredSecrets["agentSshPrivateKey"],
-		"dockerHubUser":       requiredSecrets["dockerHubUser"],
-		"dockerHubPassword":   requiredSecrets["dockerHubPassword"],
+		"buildkiteAgentToken":       requiredSecrets["buildkiteAgentToken"],
+		"buildkiteDeployAgentToken": requiredSecrets["buildkiteDeployAgentToken"],
+		"agentSshPrivateKey":        requiredSecrets["agentSshPrivateKey"],
+		"dockerHubUser":             requiredSecrets["dockerHubUser"],
+		"dockerHubPassword":         requiredSecrets["dockerHubPassword"],
 	})
 	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
 	require.Error(t, err)
@@ -115,8 +117,8 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 	// placeholders, never values.
 	opts, err := plan.LoadOptions(p.Dir, "prod")
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildSafetyGithubToken",
-		"ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, opts.Placeholders)
+	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildkiteDeployAgentToken",
+		"ci-infra:buildSafetyGithubToken", "ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, opts.Placeholders)
 }
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
