@@ -123,6 +123,17 @@ func evaluator(pack *Pack) func(*testing.T, []Input) []Violation {
 	}
 }
 
+// withoutStatement drops the statement with the given Sid.
+func withoutStatement(statements []any, sid string) []any {
+	var out []any
+	for _, st := range statements {
+		if st.(map[string]any)["Sid"] != sid {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 func newResource(typ, name string, props map[string]any) Input {
 	in := Input{"__type": typ, "__name": name, "__urn": "urn:pulumi:prod::ci-infra::" + typ + "::" + name,
 		"__options": map[string]any{"protect": false}, "__provider": "", "__properties": props,
@@ -212,6 +223,28 @@ func TestEachRuleFiresAlone(t *testing.T) {
 		{"deny_iam_admin_attachment", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ci-access-deploy-admin", map[string]any{
 				"role": "ci-infra-prod-deploy", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}))
+		}},
+		{"deny_deploy_role_self_change", func(t *testing.T, ins []Input) []Input { // the deploy role may write its own policy again
+			editPolicy(t, named(t, ins, "ci-access-deploy-scope"), func(doc map[string]any) {
+				doc["Statement"] = withoutStatement(doc["Statement"].([]any), "NotItselfNorTheServiceRole")
+			})
+			return ins
+		}},
+		{"deny_deploy_role_unbounded_roles", func(t *testing.T, ins []Input) []Input { // roles without the boundary
+			editPolicy(t, named(t, ins, "ci-access-deploy-scope"), func(doc map[string]any) {
+				doc["Statement"] = withoutStatement(doc["Statement"].([]any), "OnlyBoundedRoles")
+			})
+			return ins
+		}},
+		{"deny_ci_role_without_boundary", func(t *testing.T, ins []Input) []Input {
+			delete(named(t, ins, "ci-access-preview-role"), "permissionsBoundary")
+			return ins
+		}},
+		{"deny_service_role_attaches_any_policy", func(t *testing.T, ins []Input) []Input { // ManagedPolicyARNs reaches any policy
+			editPolicy(t, named(t, ins, "ci-access-stack-service"), func(doc map[string]any) {
+				doc["Statement"] = withoutStatement(doc["Statement"].([]any), "AttachOnlyTheAgentPolicy")
+			})
+			return ins
 		}},
 		{"deny_iam_iam_wildcard", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{

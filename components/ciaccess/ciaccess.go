@@ -276,9 +276,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	preview, err := iam.NewRole(ctx, label.Name(name, "preview-role"), &iam.RoleArgs{
-		Name:             pulumi.String(label.Name(args.RoleNamePrefix, "preview")),
+		Name:             pulumi.String(PreviewRoleName(args.RoleNamePrefix)),
 		Description:      pulumi.String("pulumi preview from the " + args.Pipeline + " pipeline's preview step: read-only, no secrets."),
 		AssumeRolePolicy: trust("refs/heads/*", PreviewStep),
+		// Whatever policy it is given, it reads and nothing more: the deploy
+		// role may change it only while this boundary stays (DeployPolicy).
+		PermissionsBoundary: pulumi.String(readOnlyPolicyARN),
 		// One hour covers a preview; a stolen session dies soon.
 		MaxSessionDuration: pulumi.Int(3600),
 		Tags:               tags,
@@ -304,7 +307,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	deploy, err := iam.NewRole(ctx, label.Name(name, "deploy-role"), &iam.RoleArgs{
-		Name:               pulumi.String(label.Name(args.RoleNamePrefix, "deploy")),
+		Name:               pulumi.String(DeployRoleName(args.RoleNamePrefix)),
 		Description:        pulumi.String("pulumi up from the deploy step of " + args.DeployBranch + " builds of the " + args.Pipeline + " pipeline, after a person unblocks it."),
 		AssumeRolePolicy:   trust("refs/heads/"+args.DeployBranch, DeployStep),
 		MaxSessionDuration: pulumi.Int(3600),
@@ -350,9 +353,24 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if p := args.Publish; p != nil {
+		policy := p.DistributionARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
+			return PublishPolicy(p.BucketName, arn).JSON()
+		}).(pulumi.StringOutput)
+		// The most the publish role can ever do, whatever the deploy role
+		// gives it: the deploy role can neither rewrite nor remove it.
+		boundary, err := iam.NewPolicy(ctx, label.Name(name, "publish-boundary"), &iam.PolicyArgs{
+			Name:        pulumi.String(PublishBoundaryName(args.RoleNamePrefix)),
+			Description: pulumi.String("Permissions boundary of the " + p.Pipeline + " pipeline's publish role: the downloads bucket and its distribution."),
+			Policy:      policy,
+			Tags:        tags,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
 		publish, err := iam.NewRole(ctx, label.Name(name, "publish-role"), &iam.RoleArgs{
-			Name:        pulumi.String(label.Name(args.RoleNamePrefix, "publish")),
-			Description: pulumi.String("Release uploads from pushes to " + p.Branch + " of the " + p.Pipeline + " pipeline, on the deploy agents."),
+			Name:                pulumi.String(PublishRoleName(args.RoleNamePrefix)),
+			PermissionsBoundary: boundary.Arn,
+			Description:         pulumi.String("Release uploads from pushes to " + p.Branch + " of the " + p.Pipeline + " pipeline, on the deploy agents."),
 			AssumeRolePolicy: providerArn.ApplyT(func(arn string) (string, error) {
 				return TrustPolicy(arn, Subject(args.Organization, p.Pipeline, "refs/heads/"+p.Branch, "*"), args.DeployClusterID).JSON()
 			}).(pulumi.StringOutput),
@@ -362,9 +380,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err != nil {
 			return nil, err
 		}
-		policy := p.DistributionARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
-			return PublishPolicy(p.BucketName, arn).JSON()
-		}).(pulumi.StringOutput)
 		if _, err := iam.NewRolePolicy(ctx, label.Name(name, "publish-downloads"), &iam.RolePolicyArgs{
 			Role:   publish.Name,
 			Policy: policy,

@@ -38,9 +38,37 @@ func (s Scope) Validate() error {
 // ParameterPath: the agent tokens, which the preview role is denied.
 func (s Scope) ParameterPathARN() string { return s.arn("ssm", "parameter"+s.ParameterPath+"*") }
 
-// ServiceRoleName is the role CloudFormation assumes to deploy the agent
-// stacks.
+// The names of the program's roles, from the stack's prefix.
 func ServiceRoleName(roleNamePrefix string) string { return roleNamePrefix + "-agent-stacks" }
+func DeployRoleName(roleNamePrefix string) string  { return roleNamePrefix + "-deploy" }
+func PreviewRoleName(roleNamePrefix string) string { return roleNamePrefix + "-preview" }
+func PublishRoleName(roleNamePrefix string) string { return roleNamePrefix + "-publish" }
+
+// PublishBoundaryName is the managed policy that bounds the publish role:
+// whatever policy the deploy role gives it, it can do no more than this.
+func PublishBoundaryName(roleNamePrefix string) string { return roleNamePrefix + "-publish-boundary" }
+
+// lambdaBasicExecutionARN is the managed policy the template's own Lambda
+// roles attach (elastic-ci-stack-for-aws v6.71.1 aws-stack.yml,
+// AsgProcessSuspenderRole and StopBuildkiteAgentsRole): with the agent
+// policy, the only managed policies the service role may attach.
+const lambdaBasicExecutionARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+// roleWrites are the IAM actions that change what a role may do or who may
+// assume it.
+var roleWrites = []string{
+	"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+	"iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+	"iam:DeleteRole", "iam:UpdateRole",
+}
+
+// boundedRoleWrites are the role writes IAM conditions on the role's
+// permissions boundary (iam:PermissionsBoundary: the boundary being set by
+// CreateRole and PutRolePermissionsBoundary, the role's own for the rest).
+var boundedRoleWrites = []string{
+	"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+	"iam:PutRolePermissionsBoundary",
+}
 
 // arn builds an ARN in the role's own account ("*": IAM evaluates a
 // policy in its account, and no account ID is written anywhere).
@@ -61,7 +89,19 @@ func (s Scope) arn(service, resource string) string {
 // by name; the agent stacks it may only create and update from the pinned
 // template with the service role, which holds the template's own
 // permissions and which only CloudFormation can assume.
+//
+// It cannot raise itself. Its Deny statements (which win over any Allow,
+// and over anything it could attach) keep it from changing its own role or
+// the service role; from creating any role but the preview and publish
+// roles; from changing who may assume a role, or deleting one; and from
+// touching any role that does not carry one of the two permissions
+// boundaries (ReadOnlyAccess for the preview role, PublishBoundaryName for
+// the publish role), which it can neither remove nor rewrite. Changes to
+// those are an operator's, from a laptop (`scripts/ci-up`); a deploy job
+// that needs one fails on it, by design.
 func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Document {
+	deployRole := s.arn("iam", "role/"+DeployRoleName(roleNamePrefix))
+	publishBoundary := s.arn("iam", "policy/"+PublishBoundaryName(roleNamePrefix))
 	var bucketARNs []string
 	for _, b := range s.Buckets {
 		bucketARNs = append(bucketARNs, s.arn("s3", b), s.arn("s3", b+"/*"))
@@ -126,6 +166,18 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		policydoc.Statement{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "PassServiceRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{serviceRoleARN},
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
+		policydoc.Statement{Sid: "NotItselfNorTheServiceRole", Effect: "Deny", Action: roleWrites,
+			Resource: []string{deployRole, serviceRoleARN}},
+		policydoc.Statement{Sid: "NoOtherRoles", Effect: "Deny", Action: []string{"iam:CreateRole"},
+			NotResource: []string{s.arn("iam", "role/"+PreviewRoleName(roleNamePrefix)), s.arn("iam", "role/"+PublishRoleName(roleNamePrefix))}},
+		policydoc.Statement{Sid: "NoTrustChangesNorDeletes", Effect: "Deny", Action: []string{
+			"iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRole",
+		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "OnlyBoundedRoles", Effect: "Deny", Action: boundedRoleWrites, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": []string{readOnlyPolicyARN, publishBoundary}}}},
+		policydoc.Statement{Sid: "BoundariesStay", Effect: "Deny", Action: []string{
+			"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+		}, Resource: []string{publishBoundary}},
 	)
 }
 
@@ -185,5 +237,10 @@ func StackServicePolicy(s Scope) policydoc.Document {
 		policydoc.Statement{Sid: "StackBuckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: buckets},
 		policydoc.Statement{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"},
 			Resource: []string{s.arn("ssm", "parameter/*")}},
+		// The template's ManagedPolicyARNs parameter reaches the instance
+		// role through this role: only the agent policy, and the managed
+		// policy of the template's own Lambda roles, may be attached.
+		policydoc.Statement{Sid: "AttachOnlyTheAgentPolicy", Effect: "Deny", Action: []string{"iam:AttachRolePolicy"}, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PolicyARN": []string{s.arn("iam", "policy/"+s.AgentPolicyName), lambdaBasicExecutionARN}}}},
 	)
 }

@@ -2,6 +2,7 @@ package ciaccess
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,15 +19,19 @@ type request struct {
 }
 
 // permits evaluates an identity policy the way IAM does for what these
-// policies use: some Allow statement must match the action and resource
-// (globs) and all its StringEquals conditions; a matching Deny wins.
+// policies use: some Allow statement must match the action and the
+// resource (Resource globs, or anything but NotResource) and all its
+// conditions; a matching Deny wins. Conditions: StringEquals, StringLike
+// and ArnNotLike, each with one value or a list (any value
+// matches); ArnNotLike matches when the key is absent too, as in
+// IAM.
 func permits(t *testing.T, policy string, r request) bool {
 	t.Helper()
 	var doc struct {
 		Statement []struct {
-			Effect           string
-			Action, Resource any
-			Condition        map[string]map[string]string
+			Effect                        string
+			Action, Resource, NotResource any
+			Condition                     map[string]map[string]any
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
@@ -53,17 +58,24 @@ func permits(t *testing.T, policy string, r request) bool {
 	}
 	allowed := false
 	for _, st := range doc.Statement {
-		if !matchAny(list(st.Action), r.action) || !matchAny(list(st.Resource), r.resource) {
+		resource := matchAny(list(st.Resource), r.resource)
+		if st.NotResource != nil {
+			resource = !matchAny(list(st.NotResource), r.resource)
+		}
+		if !matchAny(list(st.Action), r.action) || !resource {
 			continue
 		}
 		ok := true
 		for op, conds := range st.Condition {
 			for k, v := range conds {
+				value, present := r.context[k]
 				switch op {
 				case "StringEquals":
-					ok = ok && r.context[k] == v
+					ok = ok && present && slices.Contains(list(v), value)
 				case "StringLike":
-					ok = ok && policydoc.Glob(v).MatchString(r.context[k])
+					ok = ok && present && matchAny(list(v), value)
+				case "ArnNotLike":
+					ok = ok && !(present && matchAny(list(v), value))
 				default:
 					t.Fatalf("the evaluator does not know %s", op)
 				}
@@ -85,6 +97,16 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 	doc, err := DeployPolicy(testScope, "ci-infra-prod", serviceRole).JSON()
 	require.NoError(t, err)
 	pinned := map[string]string{"cloudformation:TemplateUrl": testScope.TemplateURL, "cloudformation:RoleArn": serviceRole}
+	const (
+		deployRole = "arn:aws:iam::123456789012:role/ci-infra-prod-deploy"
+		preview    = "arn:aws:iam::123456789012:role/ci-infra-prod-preview"
+		publish    = "arn:aws:iam::123456789012:role/ci-infra-prod-publish"
+		adminARN   = "arn:aws:iam::aws:policy/AdministratorAccess"
+	)
+	// iam:PermissionsBoundary as IAM sets it: the boundary a role carries,
+	// or the one a CreateRole or PutRolePermissionsBoundary asks for.
+	readOnlyBoundary := map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+	publishBoundary := map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/ci-infra-prod-publish-boundary"}
 	tests := []struct {
 		name string
 		req  request
@@ -101,7 +123,28 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"create a stack of another name", request{"cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/admin-maker/abc", pinned}, false},
 		{"pass the service role to CloudFormation", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "cloudformation.amazonaws.com"}}, true},
 		{"pass the service role to EC2", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, false},
-		{"update its own roles", request{"iam:PutRolePolicy", "arn:aws:iam::123456789012:role/ci-infra-prod-preview", nil}, true},
+		{"update the preview role, which carries its boundary", request{"iam:PutRolePolicy", preview, readOnlyBoundary}, true},
+		{"create the preview role with its boundary", request{"iam:CreateRole", preview, readOnlyBoundary}, true},
+		{"attach a policy to the publish role, which carries its boundary", request{"iam:AttachRolePolicy", publish, publishBoundary}, true},
+		// Every way the deploy role could raise itself (issue: a deploy role
+		// that cannot raise itself).
+		{"put an admin policy on itself", request{"iam:PutRolePolicy", deployRole, nil}, false},
+		{"attach AdministratorAccess to itself", request{"iam:AttachRolePolicy", deployRole, map[string]string{"iam:PolicyARN": adminARN}}, false},
+		{"change its own trust", request{"iam:UpdateAssumeRolePolicy", deployRole, nil}, false},
+		{"give itself a boundary it chose", request{"iam:PutRolePermissionsBoundary", deployRole, readOnlyBoundary}, false},
+		{"put a policy on the service role", request{"iam:PutRolePolicy", serviceRole, nil}, false},
+		{"attach AdministratorAccess to the service role", request{"iam:AttachRolePolicy", serviceRole, map[string]string{"iam:PolicyARN": adminARN}}, false},
+		{"change the service role's trust", request{"iam:UpdateAssumeRolePolicy", serviceRole, nil}, false},
+		{"create a role of its prefix, even bounded", request{"iam:CreateRole", "arn:aws:iam::123456789012:role/ci-infra-prod-escalate", readOnlyBoundary}, false},
+		{"create the preview role without a boundary", request{"iam:CreateRole", preview, nil}, false},
+		{"create the preview role with an admin boundary", request{"iam:CreateRole", preview, map[string]string{"iam:PermissionsBoundary": adminARN}}, false},
+		{"change the preview role's trust", request{"iam:UpdateAssumeRolePolicy", preview, nil}, false},
+		{"delete the preview role, to create it again with another trust", request{"iam:DeleteRole", preview, readOnlyBoundary}, false},
+		{"remove the preview role's boundary", request{"iam:DeleteRolePermissionsBoundary", preview, readOnlyBoundary}, false},
+		{"swap the preview role's boundary for AdministratorAccess", request{"iam:PutRolePermissionsBoundary", preview, map[string]string{"iam:PermissionsBoundary": adminARN}}, false},
+		{"put a policy on a role that lost its boundary", request{"iam:PutRolePolicy", preview, nil}, false},
+		{"rewrite the publish role's boundary", request{"iam:CreatePolicyVersion", publishBoundary["iam:PermissionsBoundary"], nil}, false},
+		{"delete the publish role's boundary", request{"iam:DeletePolicy", publishBoundary["iam:PermissionsBoundary"], nil}, false},
 		{"create an administrator role", request{"iam:CreateRole", "arn:aws:iam::123456789012:role/break-glass-admin", nil}, false},
 		{"attach a policy to a user", request{"iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/mallory", nil}, false},
 		{"write the agent token", request{"ssm:PutParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token", nil}, true},
@@ -126,6 +169,15 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 	doc, err := StackServicePolicy(testScope).JSON()
 	require.NoError(t, err)
 	assert.True(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/buildkite-builders-Role", nil}), "the template's instance role")
+	// The template's ManagedPolicyARNs parameter reaches the instance role
+	// through the service role: only the agent policy may arrive that way.
+	attach := func(policy string) bool {
+		return permits(t, doc, request{"iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/buildkite-Role", map[string]string{"iam:PolicyARN": policy}})
+	}
+	assert.True(t, attach("arn:aws:iam::123456789012:policy/buildkite-agent"), "the agent policy")
+	assert.True(t, attach("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"), "the template's Lambda roles' policy")
+	assert.False(t, attach("arn:aws:iam::aws:policy/AdministratorAccess"), "AdministratorAccess through ManagedPolicyARNs")
+	assert.False(t, attach("arn:aws:iam::123456789012:policy/anything-else"), "any other policy")
 	assert.False(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/admin", nil}), "no role outside the stacks' names")
 	assert.False(t, strings.Contains(doc, `"iam:*"`) || strings.Contains(doc, `"Action":"*"`))
 }

@@ -17,12 +17,14 @@ type Document struct {
 // Statement is one statement of a Document. Principal, Action and Resource
 // are kept as `any` because AWS accepts a string, a list or a map there.
 type Statement struct {
-	Sid       string                    `json:"Sid,omitempty"`
-	Effect    string                    `json:"Effect"`
-	Principal any                       `json:"Principal,omitempty"`
-	Action    []string                  `json:"Action"`
-	Resource  []string                  `json:"Resource,omitempty"`
-	Condition map[string]map[string]any `json:"Condition,omitempty"`
+	Sid       string   `json:"Sid,omitempty"`
+	Effect    string   `json:"Effect"`
+	Principal any      `json:"Principal,omitempty"`
+	Action    []string `json:"Action"`
+	Resource  []string `json:"Resource,omitempty"`
+	// NotResource matches every resource but these (a Deny of all but).
+	NotResource []string                  `json:"NotResource,omitempty"`
+	Condition   map[string]map[string]any `json:"Condition,omitempty"`
 }
 
 // New returns a document of the current policy language version.
