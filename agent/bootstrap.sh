@@ -21,6 +21,8 @@ agent_hooks=${AGENT_HOOKS_PATH:-/etc/buildkite-agent/hooks}
 # also holds jobs to the allow-list: "pipeline branch" lines.
 deploy_queue=${CI_INFRA_DEPLOY_QUEUE:-deploy}
 deploy_allow=${CI_INFRA_DEPLOY_ALLOW:-}
+# The plugins a deploy job may use, exactly as pipeline.yml names them.
+deploy_plugins=${CI_INFRA_DEPLOY_PLUGINS:-}
 
 # Create the cache directories owned by the agent user. Otherwise the Docker
 # daemon creates them as root on the first bind mount, and the build
@@ -86,26 +88,75 @@ if [ -z "${BUILDKITE_JOB_ID:-}" ] || [ "${CI_INFRA_BUILD_SAFETY:-}" != "safe:${B
 fi
 GUARD
   if [ "${BUILDKITE_QUEUE:-}" = "$deploy_queue" ]; then
-    printf 'ci_infra_deploy_allow=%q\n' "$deploy_allow"
     cat <<'DEPLOY'
-# A deploy agent: its jobs may assume the CI roles, which trust its queue's
-# tag (no token claim tells a fork from a push). Only a push build of an
-# allowed (pipeline, branch) at the commit that is that branch's head on
-# origin runs here.
-ci_infra_line="${BUILDKITE_PIPELINE_SLUG:-} ${BUILDKITE_BRANCH:-}"
-if ! grep -qxF -- "$ci_infra_line" <<<"$ci_infra_deploy_allow"; then
-  ci_infra_refuse "deploy agents run only the allowed pipelines and branches, not '$ci_infra_line'."
-fi
-if [ "${BUILDKITE_PULL_REQUEST:-}" != false ] || [[ ${BUILDKITE_BRANCH:-} == *:* ]]; then
-  ci_infra_refuse "deploy agents run pushes only, not pull request ${BUILDKITE_PULL_REQUEST:-?}."
-fi
-ci_infra_head=$(timeout 30 git ls-remote -- "${BUILDKITE_REPO:-}" "refs/heads/${BUILDKITE_BRANCH}" 2>/dev/null | cut -f1) || true
+# A deploy agent: its jobs may assume the CI roles. The pre-bootstrap hook
+# refused every job outside the allow-list before the job started; here,
+# with the deploy key loaded, only the commit that is the branch's head on
+# origin goes on.
+ci_infra_head=$(timeout 30 git ls-remote -- "${BUILDKITE_REPO:-}" "refs/heads/${BUILDKITE_BRANCH:-}" 2>/dev/null | cut -f1) || true
 if [ -z "$ci_infra_head" ] || [ "$ci_infra_head" != "${BUILDKITE_COMMIT:-}" ]; then
-  ci_infra_refuse "deploy agents run only the head of ${BUILDKITE_BRANCH} on origin (${ci_infra_head:-unknown}), not ${BUILDKITE_COMMIT:-?}."
+  ci_infra_refuse "deploy agents run only the head of ${BUILDKITE_BRANCH:-?} on origin (${ci_infra_head:-unknown}), not ${BUILDKITE_COMMIT:-?}."
 fi
-unset ci_infra_line ci_infra_head ci_infra_deploy_allow
+unset ci_infra_head
 DEPLOY
   fi
   echo 'unset -f ci_infra_refuse'
   echo 'return 0 2>/dev/null || exit 0'
 } | install -o root -g root -m 0755 /dev/stdin "$agent_hooks/pre-checkout"
+
+# The deploy agents' guard proper: a pre-bootstrap hook. The agent runs it,
+# as its own user, before the job process starts (buildkite/agent v3.137
+# agent/run_job.go), so no phase setting, plugin or hook of the job gets
+# ahead of it, and a non-zero exit refuses the job. It sees the job only
+# through BUILDKITE_ENV_JSON_FILE, which it parses with jq and never
+# sources. A repository's own hooks (.buildkite/hooks) never run here.
+if [ "${BUILDKITE_QUEUE:-}" = "$deploy_queue" ]; then
+  set_option no-local-hooks true
+  {
+    echo '#!/usr/bin/env bash'
+    echo '# Deploy guard, installed by ci-infra'"'"'s bootstrap.sh (agent/bootstrap.sh).'
+    printf 'allow=%q\n' "$deploy_allow"
+    printf 'plugins=%q\n' "$deploy_plugins"
+    cat <<'PREBOOTSTRAP'
+set -euo pipefail
+refuse() {
+  echo "deploy-guard: refusing this job: $*" >&2
+  exit 1
+}
+job=${BUILDKITE_ENV_JSON_FILE:-}
+[ -n "$job" ] && [ -r "$job" ] || refuse "the agent gave no BUILDKITE_ENV_JSON_FILE"
+command -v jq >/dev/null 2>&1 || refuse "jq is missing"
+jq -e 'type == "object" and all(.[]; type == "string")' "$job" >/dev/null 2>&1 ||
+  refuse "the job's environment is not an object of strings"
+get() { jq -r --arg k "$1" '.[$k] // ""' "$job"; }
+
+# What changes which phases run, or how, is not for a deploy to choose: a
+# build's environment (the UI, the API, a trigger's build.env) is covered
+# by no signature. The marker is the gate's to set, never the job's.
+forbidden=$(jq -r '. as $env | [$ARGS.positional[] | select(. as $k | $env | has($k))] | first // ""' "$job" --args \
+  BUILDKITE_BOOTSTRAP_PHASES BUILDKITE_SKIP_CHECKOUT BUILDKITE_HOOKS_PATH BUILDKITE_PLUGINS_PATH \
+  BUILDKITE_PLUGINS_ENABLED BUILDKITE_LOCAL_HOOKS_ENABLED BUILDKITE_SHELL BUILDKITE_GIT_CLONE_FLAGS \
+  BUILDKITE_GIT_FETCH_FLAGS BUILDKITE_GIT_CLONE_MIRROR_FLAGS BUILDKITE_GIT_SUBMODULES CI_INFRA_BUILD_SAFETY) ||
+  refuse "could not read the job's environment"
+[ -z "$forbidden" ] || refuse "$forbidden is set in the job's environment."
+
+line="$(get BUILDKITE_PIPELINE_SLUG) $(get BUILDKITE_BRANCH)"
+grep -qxF -- "$line" <<<"$allow" || refuse "deploy agents run only the allowed pipelines and branches, not '$line'."
+pull_request=$(get BUILDKITE_PULL_REQUEST)
+branch=$(get BUILDKITE_BRANCH)
+if [ "$pull_request" != false ] || [[ $branch == *:* ]]; then
+  refuse "deploy agents run pushes only, not pull request ${pull_request:-?}."
+fi
+# Plugins run before the checkout: each must be one of the pinned ones.
+used_json=$(get BUILDKITE_PLUGINS)
+if [ -n "$used_json" ]; then
+  used=$(jq -r 'if type == "array" then .[] | if type == "object" then keys[] else error("not a plugin") end else error("not a list") end' <<<"$used_json") ||
+    refuse "BUILDKITE_PLUGINS is not a list of plugins"
+  while IFS= read -r plugin; do
+    [ -z "$plugin" ] || grep -qxF -- "$plugin" <<<"$plugins" || refuse "the plugin '$plugin' is not one the deploy agents run."
+  done <<<"$used"
+fi
+exit 0
+PREBOOTSTRAP
+  } | install -o root -g root -m 0755 /dev/stdin "$agent_hooks/pre-bootstrap"
+fi

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
@@ -47,6 +48,9 @@ func TestEveryStepRunsInThePinnedImage(t *testing.T) {
 		require.True(t, ok, "%s: the docker plugin has its options", cmd.Key)
 		assert.Regexp(t, ciImage, config["image"], "%s: the image is the pipeline's, tagged by date and time by scripts/ci-image", cmd.Key)
 		assert.Equal(t, true, config["mount-buildkite-agent"], "%s: the agent is there for OIDC tokens and annotations", cmd.Key)
+		// Every step uses the one pinned plugin, so the deploy steps do too:
+		// the deploy agents' guard admits exactly agent.DeployPlugins.
+		assert.Contains(t, agent.DeployPlugins, plugin.Source, "%s: a plugin the deploy agents admit", cmd.Key)
 	}
 	assert.Equal(t, 3, commands, "test, preview, deploy")
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"os/user"
@@ -38,7 +39,7 @@ func origin(t *testing.T) (repo, old, head string) {
 }
 
 // deployGuard installs production's bootstrap on a deploy agent (its
-// queue) into a temporary hooks directory and returns the guard's path.
+// queue) into a temporary hooks directory and returns that directory.
 func deployGuard(t *testing.T, bootstrap string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -54,7 +55,33 @@ func deployGuard(t *testing.T, bootstrap string) string {
 		"AGENT_CONFIG="+filepath.Join(dir, "agent.cfg"), "AGENT_HOOKS_PATH="+filepath.Join(dir, "hooks"))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	return filepath.Join(dir, "hooks", "pre-checkout")
+	return filepath.Join(dir, "hooks")
+}
+
+// runDeployJob runs a job on a deploy agent as the agent does, up to its
+// checkout: the pre-bootstrap hook executed with the job's environment as
+// BUILDKITE_ENV_JSON_FILE (agent/run_job.go), then, if it passed, the
+// pre-checkout hook sourced with the gate's marker. It returns whether the
+// job reached its checkout, and what the hooks said.
+func runDeployJob(t *testing.T, hooks string, env map[string]string) (bool, string) {
+	t.Helper()
+	raw, err := json.Marshal(env)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "job-env.json")
+	require.NoError(t, os.WriteFile(file, raw, 0o600))
+	pre := exec.Command(filepath.Join(hooks, "pre-bootstrap"))
+	pre.Env = append(os.Environ(), "BUILDKITE_ENV_JSON_FILE="+file)
+	out, err := pre.CombinedOutput()
+	if err != nil {
+		return false, string(out)
+	}
+	cmd := exec.Command("bash", "-c", `set -euo pipefail; source "$1"; echo JOB-RAN`, "job", filepath.Join(hooks, "pre-checkout"))
+	cmd.Env = append(os.Environ(), "BUILDKITE_JOB_ID=j1", "CI_INFRA_BUILD_SAFETY=safe:j1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	more, _ := cmd.CombinedOutput()
+	return strings.Contains(string(more), "JOB-RAN"), string(out) + string(more)
 }
 
 // The Buildkite clusters of the attacker's table: the deploy agents' own
@@ -91,7 +118,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 	p := prodWithDeployCluster(t)
 	object, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
-	guard := deployGuard(t, object.Input("content").(string))
+	hooks := deployGuard(t, object.Input("content").(string))
 	var trusts []string
 	for _, name := range []string{"ci-access-preview-role", "ci-access-deploy-role", "ci-access-publish-role"} {
 		role, err := p.Get("aws:iam/role:Role", name)
@@ -136,6 +163,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cluster := testDefaultCluster
 			if tt.b.cluster == deploy {
 				cluster = testDeployCluster
@@ -159,14 +187,12 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 
 			ran := true // a rogue agent, or an honest one outside the deploy cluster: no deploy guard
 			if tt.b.cluster == deploy && !tt.b.rogue {
-				cmd := exec.Command("bash", "-c", `set -euo pipefail; source "$1"; echo JOB-RAN`, "job", guard)
-				cmd.Env = append(os.Environ(), "BUILDKITE_JOB_ID=j1", "CI_INFRA_BUILD_SAFETY=safe:j1",
-					"BUILDKITE_PIPELINE_SLUG="+tt.b.pipeline, "BUILDKITE_BRANCH="+tt.b.branch, "BUILDKITE_COMMIT="+tt.b.commit,
-					"BUILDKITE_PULL_REQUEST="+tt.b.pullRequest, "BUILDKITE_SOURCE="+tt.b.source, "BUILDKITE_REPO="+repo)
-				out, _ := cmd.CombinedOutput()
-				ran = strings.Contains(string(out), "JOB-RAN")
+				var out string
+				ran, out = runDeployJob(t, hooks, map[string]string{
+					"BUILDKITE_PIPELINE_SLUG": tt.b.pipeline, "BUILDKITE_BRANCH": tt.b.branch, "BUILDKITE_COMMIT": tt.b.commit,
+					"BUILDKITE_PULL_REQUEST": tt.b.pullRequest, "BUILDKITE_SOURCE": tt.b.source, "BUILDKITE_REPO": repo})
 				if !tt.want {
-					assert.Contains(t, string(out), "press Rebuild", "a refusal says so")
+					assert.Regexp(t, "deploy-guard: refusing|press Rebuild", out, "a refusal says so")
 				}
 			}
 			assert.Equal(t, tt.want, admitted && ran, "admitted by a role's trust: %v; run by the agent: %v", admitted, ran)
@@ -199,4 +225,74 @@ func TestOnlyTheDeployAgentsReadTheDeployToken(t *testing.T) {
 		params := s.Input("parameters").(map[string]any)
 		assert.Equal(t, want, params["BuildkiteAgentTokenParameterStorePath"], s.Name)
 	}
+}
+
+// The deploy agents' pre-bootstrap guard refuses, before the job process
+// starts, what would get ahead of the checkout's guard or change what runs:
+// a build environment that leaves out or skips the checkout, a plugin that
+// is not pinned by pipeline.yml, a marker the job set itself. Each row runs
+// production's hooks as the agent does (runDeployJob).
+func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
+	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
+	require.NoError(t, err)
+	hooks := deployGuard(t, object.Input("content").(string))
+	repo, _, head := origin(t)
+	push := map[string]string{"BUILDKITE_PIPELINE_SLUG": "ci-infra", "BUILDKITE_BRANCH": "main", "BUILDKITE_COMMIT": head,
+		"BUILDKITE_PULL_REQUEST": "false", "BUILDKITE_SOURCE": "webhook", "BUILDKITE_REPO": repo}
+	with := func(k, v string) map[string]string {
+		env := map[string]string{k: v}
+		for a, b := range push {
+			if _, set := env[a]; !set {
+				env[a] = b
+			}
+		}
+		return env
+	}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		ran    bool
+		reason string
+	}{
+		{"a push of ci-infra main at head", push, true, ""},
+		{"with the pinned docker plugin, as pipeline.yml names it", with("BUILDKITE_PLUGINS", `[{"docker#v5.14.0":{"image":"x"}}]`), true, ""},
+		{"with the pinned docker plugin, in full", with("BUILDKITE_PLUGINS", `[{"github.com/buildkite-plugins/docker-buildkite-plugin#v5.14.0":{}}]`), true, ""},
+		{"a build env that leaves out the checkout", with("BUILDKITE_BOOTSTRAP_PHASES", "plugin,command"), false, "BUILDKITE_BOOTSTRAP_PHASES is set"},
+		{"a build env that skips the checkout", with("BUILDKITE_SKIP_CHECKOUT", "true"), false, "BUILDKITE_SKIP_CHECKOUT is set"},
+		{"an attacker's plugin on a deploy step", with("BUILDKITE_PLUGINS", `[{"github.com/mallory/steal-buildkite-plugin#main":{}}]`), false, "not one the deploy agents run"},
+		{"the docker plugin at another ref", with("BUILDKITE_PLUGINS", `[{"docker#main":{}}]`), false, "not one the deploy agents run"},
+		{"plugins that are not a list", with("BUILDKITE_PLUGINS", `{"docker#v5.14.0":{}}`), false, "not a list of plugins"},
+		{"a pre-set marker", with("CI_INFRA_BUILD_SAFETY", "safe:j1"), false, "CI_INFRA_BUILD_SAFETY is set"},
+		{"git flags from the build env", with("BUILDKITE_GIT_CLONE_FLAGS", "--upload-pack=touch /tmp/pwned"), false, "BUILDKITE_GIT_CLONE_FLAGS is set"},
+		{"a pull request", with("BUILDKITE_PULL_REQUEST", "13"), false, "pushes only"},
+		{"another pipeline", with("BUILDKITE_PIPELINE_SLUG", "materialize"), false, "allowed pipelines"},
+		{"a fork-prefixed branch", with("BUILDKITE_BRANCH", "mallory:main"), false, "allowed pipelines"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ran, out := runDeployJob(t, hooks, tt.env)
+			assert.Equal(t, tt.ran, ran, "%s", out)
+			if !tt.ran {
+				assert.Contains(t, out, tt.reason)
+			}
+		})
+	}
+
+	// What the agent hands the hook can be missing or malformed: refused.
+	for name, content := range map[string]string{"not JSON": "BUILDKITE_BRANCH=main", "a value that is not a string": `{"BUILDKITE_BRANCH":["main"]}`} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "job-env.json")
+			require.NoError(t, os.WriteFile(file, []byte(content), 0o600))
+			cmd := exec.Command(filepath.Join(hooks, "pre-bootstrap"))
+			cmd.Env = append(os.Environ(), "BUILDKITE_ENV_JSON_FILE="+file)
+			out, err := cmd.CombinedOutput()
+			assert.Error(t, err)
+			assert.Contains(t, string(out), "not an object of strings")
+		})
+	}
+	cmd := exec.Command(filepath.Join(hooks, "pre-bootstrap"))
+	out, err := cmd.CombinedOutput()
+	assert.Error(t, err, "no BUILDKITE_ENV_JSON_FILE")
+	assert.Contains(t, string(out), "no BUILDKITE_ENV_JSON_FILE")
 }

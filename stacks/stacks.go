@@ -218,7 +218,7 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 	if cfg.PublishPipeline != "" {
 		allow = append(allow, agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch})
 	}
-	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow})
+	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow, Plugins: agent.DeployPlugins})
 	if err != nil {
 		return nil, err
 	}
@@ -409,6 +409,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	deployArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	deployArgs.OnDemandPercentage = 100
 	deployArgs.SignsPipelines = true
+	deployArgs.OneJobPerInstance = true
 	// The deploy cluster's token: no other stack's instance role can read
 	// it, so no job elsewhere can start an agent in that cluster.
 	deployArgs.AgentTokenPath = store.deployToken.Path

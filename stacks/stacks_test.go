@@ -54,6 +54,8 @@ func TestProdAgentStacks(t *testing.T) {
 			// The only agents that sign pipelines, and they verify with block.
 			"PipelineSigningKMSKeySpec": "ECC_NIST_P256", "PipelineSigningKMSAccess": "sign-and-verify",
 			"PipelineSigningVerificationFailureBehavior": "block",
+			// Each instance ends after its job: nothing carries over.
+			"BuildkiteTerminateInstanceAfterJob": "true",
 			// The deploy cluster's token, which no other stack reads.
 			"BuildkiteAgentTokenParameterStorePath": "/ci-infra/prod/buildkite-deploy-agent-token",
 		}},

@@ -81,6 +81,11 @@ type Args struct {
 	// verify pipeline uploads (a KMS key of their own, failures block):
 	// the deploy agents. Other stacks neither sign nor verify.
 	SignsPipelines bool
+	// OneJobPerInstance ends each instance after its job
+	// (BuildkiteTerminateInstanceAfterJob): no job finds anything a
+	// previous one left on the machine. For the deploy agents, whose jobs
+	// hold credentials.
+	OneJobPerInstance bool
 	// ServiceRoleARN is the role CloudFormation deploys the stack with, so
 	// that whoever deploys needs no permission of the template's own.
 	ServiceRoleARN pulumi.StringInput
@@ -222,6 +227,9 @@ func (a Args) StaticParameters() map[string]string {
 	}
 	if a.KeyName != "" {
 		p["KeyName"] = a.KeyName
+	}
+	if a.OneJobPerInstance {
+		p["BuildkiteTerminateInstanceAfterJob"] = "true"
 	}
 	if a.SignsPipelines {
 		p["PipelineSigningKMSKeySpec"] = "ECC_NIST_P256"

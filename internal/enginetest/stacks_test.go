@@ -224,7 +224,8 @@ func TestThePolicyPackRunsFromThePluginCache(t *testing.T) {
 	}
 	out := p.MustPulumi(t, "preview", "--stack", "prod", "--policy-pack", "policies", "--non-interactive")
 	assert.Contains(t, out, "ci_infra@v0.1.0 (local: policies)")
-	assert.NotContains(t, out, "from $PATH", "no plugin came from the PATH")
+	assert.NotContains(t, out, "pulumi-language-opa from $PATH", "the OPA plugin came from the cache, not the PATH")
+	assert.NotContains(t, out, "pulumi-analyzer-policy-opa")
 
 	// The version the stand-in is installed as is the one the CLI pins.
 	dir, err := command(filepath.Join(testenv.RootDir(), "internal", "pulumicli"), nil, "go", "list", "-m", "-f", "{{.Dir}}", testenv.PulumiCLIModule)
