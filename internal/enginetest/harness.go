@@ -88,7 +88,7 @@ func buildTools() (Tools, error) {
 	builds := [][]string{
 		{"build", "-o", filepath.Join(bin, "fakecloud"), "-ldflags", "-X main.versions=" + versions, "./internal/testplugins/fakecloud"},
 		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./internal/testplugins/languagego"},
-		{"build", "-o", opa, "./internal/testplugins/opa"},
+		{"build", "-o", opa, "-ldflags", "-X main.version=" + testenv.OPAPluginVersion, "./internal/testplugins/opa"},
 		{"build", "-o", filepath.Join(bin, "program"), "."},
 	}
 	for _, args := range builds {

@@ -33,7 +33,7 @@ type analyzer struct {
 }
 
 func (a *analyzer) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: "1.1.3"}, nil
+	return &pulumirpc.PluginInfo{Version: version}, nil
 }
 
 func (a *analyzer) GetAnalyzerInfo(context.Context, *emptypb.Empty) (*pulumirpc.AnalyzerInfo, error) {

@@ -16,8 +16,10 @@ import (
 	"mtrlz.dev/ci-infra/internal/testplugins"
 )
 
-// version is the official plugin's version, the one the CLI pins.
-const version = "1.1.3"
+// version is the version it reports: the official plugin's, the one the
+// CLI pins, set by the engine tests from testenv.OPAPluginVersion
+// (-ldflags -X main.version=...).
+var version = "0.0.0-stand-in"
 
 func serveRuntime() {
 	testplugins.Serve("opa stand-in", func(srv *grpc.Server) { pulumirpc.RegisterLanguageRuntimeServer(srv, &runtime{}) })
