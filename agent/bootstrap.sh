@@ -141,6 +141,8 @@ forbidden=$(jq -r '. as $env | [$ARGS.positional[] | select(. as $k | $env | has
 [ -z "$forbidden" ] || refuse "$forbidden is set in the job's environment."
 
 line="$(get BUILDKITE_PIPELINE_SLUG) $(get BUILDKITE_BRANCH)"
+# grep -F would take each line of a multi-line value as a pattern of its own.
+[[ $line != *$'\n'* ]] || refuse "the pipeline or branch has more than one line."
 grep -qxF -- "$line" <<<"$allow" || refuse "deploy agents run only the allowed pipelines and branches, not '$line'."
 pull_request=$(get BUILDKITE_PULL_REQUEST)
 branch=$(get BUILDKITE_BRANCH)

@@ -267,6 +267,7 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 		{"a pull request", with("BUILDKITE_PULL_REQUEST", "13"), false, "pushes only"},
 		{"another pipeline", with("BUILDKITE_PIPELINE_SLUG", "materialize"), false, "allowed pipelines"},
 		{"a fork-prefixed branch", with("BUILDKITE_BRANCH", "mallory:main"), false, "allowed pipelines"},
+		{"a branch of two lines, the second allowed", with("BUILDKITE_BRANCH", "evil\nci-infra main"), false, "more than one line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
