@@ -22,8 +22,20 @@ import (
 //go:embed bootstrap.sh
 var Bootstrap string
 
-// DeployTarget is one (pipeline, branch) the deploy agents run.
-type DeployTarget struct{ Pipeline, Branch string }
+// DeployTarget is one (pipeline, branch) the deploy agents run. With
+// TriggeredBy, only builds that pipeline's trigger step created
+// (BUILDKITE_SOURCE trigger_job, BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG);
+// without, only builds no trigger created.
+type DeployTarget struct{ Pipeline, Branch, TriggeredBy string }
+
+// line is the target as the guard's allow-list writes it, and as the guard
+// writes the job it is asked to run.
+func (t DeployTarget) line() string {
+	if t.TriggeredBy == "" {
+		return t.Pipeline + " " + t.Branch
+	}
+	return t.Pipeline + " " + t.Branch + " " + t.TriggeredBy
+}
 
 // BootstrapParams are what the program writes into bootstrap.sh: the
 // deploy queue and the allow-lists its guard enforces.
@@ -37,9 +49,55 @@ type BootstrapParams struct {
 }
 
 // DeployPlugins are the plugins of the steps that run on the deploy agents
-// (.buildkite/pipeline.yml; scripts/pipeline_parse_test.go keeps the two
-// in step): each pinned to a ref.
-var DeployPlugins = []string{"docker#v5.14.0"}
+// (.buildkite/deploy.yml and publish.yml; scripts/pipeline_parse_test.go
+// keeps them in step): none. The agents' allowed-plugins matches no plugin
+// either (AllowNoPlugin), and scripts/in-image does the docker plugin's job
+// for them, so no plugin code of any ref runs beside their credentials.
+var DeployPlugins []string
+
+// AllowNoPlugin is the deploy agents' allowed-plugins: a pattern no
+// plugin source matches (a source is never empty), so the agent itself
+// refuses every plugin, before the guard would.
+const AllowNoPlugin = "^$"
+
+// DeployEnvironment is every variable a deploy job's environment may carry
+// (the deploy agents' allowed-environment-variables). The agent checks each
+// key of the job's environment, the ones Buildkite's server sets included,
+// so those are listed one by one: a prefix such as ^BUILDKITE_ would let
+// BUILDKITE_BOOTSTRAP_PHASES and the other phase and checkout settings back
+// in (the guard refuses them too). The server's variables are those of
+// Buildkite's "Environment variables" reference; the rest are what the
+// deploy cluster's pipelines set (README, "On every pull request").
+var DeployEnvironment = []string{
+	"CI", "BUILDKITE", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_AGENT_ENDPOINT", "BUILDKITE_AGENT_ID", "BUILDKITE_AGENT_NAME",
+	"BUILDKITE_ARTIFACT_PATHS", "BUILDKITE_BRANCH", "BUILDKITE_BUILD_AUTHOR", "BUILDKITE_BUILD_AUTHOR_EMAIL",
+	"BUILDKITE_BUILD_CREATOR", "BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR_TEAMS", "BUILDKITE_BUILD_ID",
+	"BUILDKITE_BUILD_NUMBER", "BUILDKITE_BUILD_URL", "BUILDKITE_CLUSTER_ID", "BUILDKITE_COMMAND", "BUILDKITE_COMMIT",
+	"BUILDKITE_COMPUTE_TYPE", "BUILDKITE_GROUP_ID", "BUILDKITE_GROUP_KEY", "BUILDKITE_GROUP_LABEL", "BUILDKITE_JOB_ID",
+	"BUILDKITE_LABEL", "BUILDKITE_MESSAGE", "BUILDKITE_ORGANIZATION_ID", "BUILDKITE_ORGANIZATION_SLUG",
+	"BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", "BUILDKITE_PIPELINE_DEFAULT_BRANCH", "BUILDKITE_PIPELINE_ID",
+	"BUILDKITE_PIPELINE_NAME", "BUILDKITE_PIPELINE_PROVIDER", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_PIPELINE_TEAMS",
+	"BUILDKITE_PLUGINS", "BUILDKITE_PROJECT_PROVIDER", "BUILDKITE_PROJECT_SLUG", "BUILDKITE_PULL_REQUEST",
+	"BUILDKITE_PULL_REQUEST_BASE_BRANCH", "BUILDKITE_PULL_REQUEST_DRAFT", "BUILDKITE_PULL_REQUEST_LABELS",
+	"BUILDKITE_PULL_REQUEST_REPO", "BUILDKITE_REBUILT_FROM_BUILD_ID", "BUILDKITE_REBUILT_FROM_BUILD_NUMBER", "BUILDKITE_REPO",
+	"BUILDKITE_RETRY_COUNT", "BUILDKITE_RETRY_TYPE", "BUILDKITE_SCRIPT_PATH", "BUILDKITE_SOURCE", "BUILDKITE_STEP_ID",
+	"BUILDKITE_STEP_IDENTIFIER", "BUILDKITE_STEP_KEY", "BUILDKITE_TAG", "BUILDKITE_TIMEOUT",
+	"BUILDKITE_TRIGGERED_FROM_BUILD_ID", "BUILDKITE_TRIGGERED_FROM_BUILD_NUMBER", "BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG",
+	"BUILDKITE_UNBLOCKER", "BUILDKITE_UNBLOCKER_EMAIL", "BUILDKITE_UNBLOCKER_ID", "BUILDKITE_UNBLOCKER_TEAMS",
+	"CI_INFRA_PREVIEW_ROLE_ARN", "CI_INFRA_DEPLOY_ROLE_ARN", "CI_INFRA_PUBLISH_ROLE_ARN", "CI_INFRA_DOWNLOADS_BUCKET",
+	"PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "AWS_REGION", "AWS_DEFAULT_REGION",
+}
+
+// DeployEnvironmentPatterns are DeployEnvironment as the agent's
+// allowed-environment-variables patterns, each anchored to one name, plus
+// the agent's own tags (BUILDKITE_AGENT_META_DATA_*).
+func DeployEnvironmentPatterns() []string {
+	out := []string{"^BUILDKITE_AGENT_META_DATA_[A-Z0-9_]+$"}
+	for _, name := range DeployEnvironment {
+		out = append(out, "^"+name+"$")
+	}
+	return out
+}
 
 var pinnedPlugin = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*#[A-Za-z0-9._-]+$`)
 
@@ -63,10 +121,10 @@ func RenderBootstrap(p BootstrapParams) (string, error) {
 	}
 	var lines []string
 	for _, t := range p.Allow {
-		if !ident.IsPipelineSlug(t.Pipeline) || !ident.IsBranch(t.Branch) {
-			errs = append(errs, fmt.Errorf("deploy allow-list entry %q %q is not a pipeline slug and a branch name", t.Pipeline, t.Branch))
+		if !ident.IsPipelineSlug(t.Pipeline) || !ident.IsBranch(t.Branch) || (t.TriggeredBy != "" && !ident.IsPipelineSlug(t.TriggeredBy)) {
+			errs = append(errs, fmt.Errorf("deploy allow-list entry %q is not a pipeline slug, a branch name and, optionally, the slug of the pipeline that triggers it", t.line()))
 		}
-		lines = append(lines, t.Pipeline+" "+t.Branch)
+		lines = append(lines, t.line())
 	}
 	var plugins []string
 	for _, p := range p.Plugins {
@@ -79,7 +137,8 @@ func RenderBootstrap(p BootstrapParams) (string, error) {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
 	shebang, body, _ := strings.Cut(Bootstrap, "\n")
-	header := fmt.Sprintf("# Written in by the ci-infra program (agent.RenderBootstrap).\nCI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-%s}\nCI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-%s}\nCI_INFRA_DEPLOY_PLUGINS=${CI_INFRA_DEPLOY_PLUGINS:-%s}\n",
-		ShellQuote(p.DeployQueue), ShellQuote(strings.Join(lines, "\n")), ShellQuote(strings.Join(plugins, "\n")))
+	header := fmt.Sprintf("# Written in by the ci-infra program (agent.RenderBootstrap).\nCI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-%s}\nCI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-%s}\nCI_INFRA_DEPLOY_PLUGINS=${CI_INFRA_DEPLOY_PLUGINS:-%s}\nCI_INFRA_DEPLOY_ALLOWED_PLUGINS=${CI_INFRA_DEPLOY_ALLOWED_PLUGINS:-%s}\nCI_INFRA_DEPLOY_ALLOWED_ENV=${CI_INFRA_DEPLOY_ALLOWED_ENV:-%s}\n",
+		ShellQuote(p.DeployQueue), ShellQuote(strings.Join(lines, "\n")), ShellQuote(strings.Join(plugins, "\n")),
+		ShellQuote(AllowNoPlugin), ShellQuote(strings.Join(DeployEnvironmentPatterns(), ",")))
 	return shebang + "\n" + header + body, nil
 }

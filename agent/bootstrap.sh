@@ -18,11 +18,15 @@ agent_hooks=${AGENT_HOOKS_PATH:-/etc/buildkite-agent/hooks}
 # The template runs bk-install-elastic-stack.sh, and so this script, with
 # BUILDKITE_QUEUE set to the stack's queue (aws-stack.yml, v6.71.1, UserData).
 # On the deploy queue, whose agents alone may assume the CI roles, the guard
-# also holds jobs to the allow-list: "pipeline branch" lines.
+# also holds jobs to the allow-list: "pipeline branch [triggering-pipeline]" lines.
 deploy_queue=${CI_INFRA_DEPLOY_QUEUE:-deploy}
 deploy_allow=${CI_INFRA_DEPLOY_ALLOW:-}
-# The plugins a deploy job may use, exactly as pipeline.yml names them.
+# The plugins a deploy job may use, exactly as its steps name them (none).
 deploy_plugins=${CI_INFRA_DEPLOY_PLUGINS:-}
+# The deploy agents' own allow-lists, in the agent's config: plugin sources
+# and environment variables, as comma-separated patterns (agent.go).
+deploy_allowed_plugins=${CI_INFRA_DEPLOY_ALLOWED_PLUGINS:-^$}
+deploy_allowed_env=${CI_INFRA_DEPLOY_ALLOWED_ENV:-}
 
 # Create the cache directories owned by the agent user. Otherwise the Docker
 # daemon creates them as root on the first bind mount, and the build
@@ -112,6 +116,14 @@ DEPLOY
 # sources. A repository's own hooks (.buildkite/hooks) never run here.
 if [ "${BUILDKITE_QUEUE:-}" = "$deploy_queue" ]; then
   set_option no-local-hooks true
+  # The agent refuses, before any hook, a plugin whose source matches no
+  # allowed-plugins pattern, and checks every key of the job's environment
+  # against allowed-environment-variables (buildkite/agent v3.137). The
+  # guard below holds the same lines on its own.
+  set_option allowed-plugins "$deploy_allowed_plugins"
+  if [ -n "$deploy_allowed_env" ]; then
+    set_option allowed-environment-variables "$deploy_allowed_env"
+  fi
   {
     echo '#!/usr/bin/env bash'
     echo '# Deploy guard, installed by ci-infra'"'"'s bootstrap.sh (agent/bootstrap.sh).'
@@ -140,7 +152,14 @@ forbidden=$(jq -r '. as $env | [$ARGS.positional[] | select(. as $k | $env | has
   refuse "could not read the job's environment"
 [ -z "$forbidden" ] || refuse "$forbidden is set in the job's environment."
 
+# The allow-list names (pipeline, branch), and for a triggered build also
+# the pipeline that triggered it: Buildkite's server sets the source and
+# the triggering pipeline; a build that no trigger created matches only an
+# entry without one.
 line="$(get BUILDKITE_PIPELINE_SLUG) $(get BUILDKITE_BRANCH)"
+if [ "$(get BUILDKITE_SOURCE)" = trigger_job ]; then
+  line="$line $(get BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG)"
+fi
 # grep -F would take each line of a multi-line value as a pattern of its own.
 [[ $line != *$'\n'* ]] || refuse "the pipeline or branch has more than one line."
 grep -qxF -- "$line" <<<"$allow" || refuse "deploy agents run only the allowed pipelines and branches, not '$line'."

@@ -77,3 +77,28 @@ deny_agent_stack_ssh contains msg if {
 	not ssh_allowed
 	msg := sprintf("agent stack %s sets KeyName, opening SSH to the world; Session Manager needs none", [input.__name])
 }
+
+# Source: issue 19 (deploy credentials no other job can forge): the agents
+# that hold credentials verify and block, and never sign; the others have
+# no key. No agent stack may sign: a job on a signing agent could sign
+# steps of its own.
+deny_agent_stack_signs contains msg if {
+	agent_stack
+	signing_key_configured
+	param("PipelineSigningKMSAccess") != "verify"
+	msg := sprintf("agent stack %s may sign pipelines (PipelineSigningKMSAccess is not verify); an operator signs steps from a laptop (scripts/sign-steps)", [input.__name])
+}
+
+signing_key_configured if param("PipelineSigningKMSKeySpec") == "ECC_NIST_P256"
+
+signing_key_configured if param("PipelineSigningKMSKeyId") != ""
+
+# Source: the template's InstanceRolePermissionsBoundaryARN: every job can
+# use the instance role (IMDS answers containers), so the role is bounded
+# away from IAM writes, signing and the other cluster's token whatever
+# ManagedPolicyARNs attaches (components/agentstack/boundary.go).
+deny_agent_stack_without_boundary contains msg if {
+	agent_stack
+	not input.parameters.InstanceRolePermissionsBoundaryARN
+	msg := sprintf("agent stack %s must set InstanceRolePermissionsBoundaryARN to an agent boundary", [input.__name])
+}

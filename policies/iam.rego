@@ -6,10 +6,17 @@ import rego.v1
 # Source: checkov CKV_AWS_63 (no wildcard action) and CKV_AWS_62 (no full
 # administrator "*:*").
 deny_iam_wildcard_action contains msg if {
+	not agent_boundary
 	some action in allowed_actions(input)
 	action in {"*", "*:*"}
 	msg := sprintf("IAM policy of %s allows %q (checkov CKV_AWS_62/63)", [input.__name, action])
 }
+
+# A permissions boundary grants nothing: it caps what the instance role's
+# own policies grant, so it allows "*" and denies what no agent may do
+# (components/agentstack/boundary.go). Only the boundary component's policy
+# is exempt, and deny_agent_stack_without_boundary requires it in use.
+agent_boundary if contains(input.__urn, "::ci-infra:iam:AgentBoundary$aws:iam/policy:Policy::")
 
 # Source: checkov CKV_AWS_286..289 (privilege escalation): iam:* lets the
 # holder grant itself anything.

@@ -192,6 +192,8 @@ func TestEachRuleFiresAlone(t *testing.T) {
 			set(b, "tags", tags)
 			return ins
 		}},
+		{"deny_agent_stack_signs", withParam("deploy-agents-stack", "PipelineSigningKMSAccess", "sign-and-verify")},
+		{"deny_agent_stack_without_boundary", withParam("agents-stack", "InstanceRolePermissionsBoundaryARN", nil)},
 		{"deny_iam_wildcard_action", func(t *testing.T, ins []Input) []Input {
 			return append(ins, newResource("aws:iam/policy:Policy", "extra-policy", map[string]any{
 				"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}))

@@ -27,10 +27,10 @@ type step struct {
 	Agents                                                              map[string]string
 }
 
-func pipelineSteps(t *testing.T) map[string]step {
+func pipelineSteps(t *testing.T, file string) map[string]step {
 	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
 	steps := map[string]step{}
-	for _, raw := range parsedPipeline(t).Steps {
+	for _, raw := range parsedPipeline(t, file).Steps {
 		var s step
 		var fields map[string]any
 		switch st := raw.(type) {
@@ -125,10 +125,10 @@ func tokenRequest(t *testing.T) (audience, sessionTag string) {
 // the ID of the cluster whose agent runs the step. A step on the deploy
 // queue runs in the deploy cluster, whose ID is the one the role requires
 // (whatever prod configures); any other step runs in another cluster.
-func admits(t *testing.T, policy, issuerHost, branch string, s step) bool {
+func admits(t *testing.T, policy, issuerHost, pipeline, branch string, s step) bool {
 	t.Helper()
 	audience, tag := tokenRequest(t)
-	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + prodConfig(t, "ciPipeline") +
+	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + pipeline +
 		":ref:refs/heads/" + branch + ":commit:0123abcd:step:" + s.Key
 	cluster := "0190ffff-0000-7000-8000-000000000000" // the default cluster
 	if s.Agents["queue"] == prodConfig(t, "deployQueue") {
@@ -158,48 +158,69 @@ func requiredTag(t *testing.T, policy, tag string) string {
 }
 
 func TestPipeline(t *testing.T) {
-	steps := pipelineSteps(t)
+	steps := pipelineSteps(t, defaultPipeline)
+	deploySteps := pipelineSteps(t, deployPipeline)
+	publishSteps := pipelineSteps(t, publishPipeline)
+	ci, ciDeploy, publishing := prodConfig(t, "ciPipeline"), prodConfig(t, "ciDeployPipeline"), prodConfig(t, "publishPipeline")
 	branch := prodConfig(t, "ciDeployBranch")
-	onDeployBranch := `build.branch == "` + branch + `" && build.pull_request.id == null`
 	trust, issuer := prodTrust(t)
+	anyRole := func(pipeline string, s step) bool {
+		for _, role := range []string{"ci-access-preview-role", "ci-access-deploy-role", "ci-access-publish-role"} {
+			if admits(t, trust[role], issuer, pipeline, branch, s) {
+				return true
+			}
+		}
+		return false
+	}
 
 	test := steps["test"]
 	assert.Equal(t, "scripts/ci-test", test.Command)
 	assert.Empty(t, test.If, "tests and the offline plan run for every build")
-
-	preview := steps["preview"]
-	assert.Equal(t, "scripts/ci-preview prod", preview.Command)
-	assert.True(t, admits(t, trust["ci-access-preview-role"], issuer, branch, preview), "prod's preview role trusts this step")
-	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, preview), "the preview step cannot deploy")
-	assert.Equal(t, "test", preview.DependsOn)
-	assert.Equal(t, onDeployBranch, preview.If, "previews of main only: the deploy agents run nothing else")
-	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy agents' tokens only")
 	assert.Empty(t, test.Agents, "tests run on the default queue, without credentials")
+	assert.Len(t, steps, 1, "the default cluster's pipeline previews and deploys nothing")
+	for _, s := range deploySteps {
+		assert.False(t, anyRole(ci, s), "no role trusts %s, even for a step keyed %s on the deploy queue", ci, s.Key)
+	}
 
-	approve := steps["approve"]
+	preview := deploySteps["preview"]
+	assert.Equal(t, "scripts/in-image scripts/ci-preview prod", preview.Command)
+	assert.True(t, admits(t, trust["ci-access-preview-role"], issuer, ciDeploy, branch, preview), "prod's preview role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, ciDeploy, branch, preview), "the preview step cannot deploy")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy cluster's tokens only")
+
+	approve := deploySteps["approve"]
 	assert.NotEmpty(t, approve.Block, "a person unblocks every deploy")
 	assert.Equal(t, "preview", approve.DependsOn)
-	assert.Equal(t, onDeployBranch, approve.If)
 
-	deploy := steps["deploy"]
-	assert.Equal(t, "scripts/ci-up prod", deploy.Command)
-	assert.True(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, deploy), "prod's deploy role trusts this step")
-	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, branch, steps["test"]), "the test step gets no role")
-	assert.False(t, admits(t, trust["ci-access-preview-role"], issuer, branch, steps["test"]), "the test step gets no role")
+	deploy := deploySteps["deploy"]
+	assert.Equal(t, "scripts/in-image scripts/ci-up prod", deploy.Command)
+	assert.True(t, admits(t, trust["ci-access-deploy-role"], issuer, ciDeploy, branch, deploy), "prod's deploy role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, ciDeploy, "feature", deploy), "on main only")
 	assert.Equal(t, "approve", deploy.DependsOn, "pulumi up waits for the block step")
-	assert.Equal(t, onDeployBranch, deploy.If)
 	assert.Equal(t, 1, deploy.Concurrency, "one deploy at a time")
-	assert.Equal(t, map[string]string{"queue": "deploy"}, deploy.Agents, "the role trusts the deploy agents' tokens only")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, deploy.Agents, "the role trusts the deploy cluster's tokens only")
 	assert.NotEmpty(t, deploy.ConcurrencyGroup)
 
-	for _, s := range steps {
-		if s.Command == "" {
-			continue
-		}
-		script := strings.Fields(s.Command)[0]
-		info, err := os.Stat(filepath.Join(testenv.Root(t), script))
-		if assert.NoError(t, err, "step %s runs %s", s.Key, script) {
-			assert.NotZero(t, info.Mode()&0o111, "%s is executable", script)
+	publish := publishSteps["publish"]
+	assert.Equal(t, "scripts/publish-release", publish.Command)
+	assert.True(t, admits(t, trust["ci-access-publish-role"], issuer, publishing, branch, publish), "prod's publish role trusts this step")
+	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, publishing, branch, publish), "the publish step cannot deploy")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, publish.Agents)
+
+	for _, file := range []map[string]step{steps, deploySteps, publishSteps} {
+		for _, s := range file {
+			if s.Command == "" {
+				continue
+			}
+			for _, script := range strings.Fields(s.Command) {
+				if !strings.HasPrefix(script, "scripts/") {
+					continue
+				}
+				info, err := os.Stat(filepath.Join(testenv.Root(t), script))
+				if assert.NoError(t, err, "step %s runs %s", s.Key, script) {
+					assert.NotZero(t, info.Mode()&0o111, "%s is executable", script)
+				}
+			}
 		}
 	}
 }
@@ -265,4 +286,69 @@ func TestCIUpInBuildkiteSkipsThePrompt(t *testing.T) {
 	require.NoError(t, err, calls)
 	assert.Contains(t, calls, "--role-arn arn:aws:iam::123456789012:role/ci-infra-prod-deploy --role-session-name buildkite-0-deploy")
 	assert.Contains(t, calls, "pulumi up --diff --policy-pack policies --yes --non-interactive")
+}
+
+// in-image runs the command in the image pipeline.yml names, passing
+// variables by name only; with no image pushed yet it refuses.
+func TestInImageRunsThePipelinesImage(t *testing.T) {
+	env, logFile, write := fakeTools(t)
+	write("docker", "exit 0")
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "scripts"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, ".buildkite"), 0o755))
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "scripts", "in-image"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "scripts", "in-image"), raw, 0o755))
+	run := func(image string) (string, string, error) {
+		require.NoError(t, os.WriteFile(filepath.Join(root, ".buildkite", "pipeline.yml"), []byte("env:\n  CI_INFRA_IMAGE: \""+image+"\"\n"), 0o644))
+		require.NoError(t, os.WriteFile(logFile, nil, 0o644))
+		cmd := exec.Command(filepath.Join(root, "scripts", "in-image"), "scripts/ci-up", "prod")
+		cmd.Env = append(env, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy", "PULUMI_CONFIG_PASSPHRASE=not-a-real-passphrase")
+		out, err := cmd.CombinedOutput()
+		calls, _ := os.ReadFile(logFile)
+		return string(out), string(calls), err
+	}
+
+	_, calls, err := run("materialize/ci-infra:20261202-120000")
+	require.NoError(t, err)
+	assert.Contains(t, calls, "docker run --rm --init --volume "+root+":/workdir --workdir /workdir")
+	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_CONFIG_PASSPHRASE")
+	assert.Contains(t, calls, "materialize/ci-infra:20261202-120000 scripts/ci-up prod")
+	assert.NotContains(t, calls, "not-a-real-passphrase", "values never reach a command line")
+
+	out, calls, err := run("materialize/ci-infra:not-pushed-yet")
+	require.Error(t, err)
+	assert.Contains(t, out, "scripts/ci-image push")
+	assert.NotContains(t, calls, "docker")
+}
+
+// publish-release copies the triggering release build's dist/ artifacts
+// into the downloads bucket with the publish role, and refuses a build
+// that no release triggered.
+func TestPublishReleaseCopiesTheReleaseBuildsArtifacts(t *testing.T) {
+	env, logFile, write := fakeTools(t)
+	write("buildkite-agent", `case "$1 $2" in
+  "oidc request-token") echo oidc-jwt-for-test ;;
+  "artifact download") mkdir -p "$6/dist" && touch "$6/dist/materialized-v1.tar.gz" ;;
+esac`)
+	run := func(extra ...string) (string, string, error) {
+		require.NoError(t, os.WriteFile(logFile, nil, 0o644))
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "publish-release"))
+		cmd.Env = append(append(env, "BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=9",
+			"CI_INFRA_PUBLISH_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-publish",
+			"CI_INFRA_DOWNLOADS_BUCKET=downloads.mtrlz.dev"), extra...)
+		out, err := cmd.CombinedOutput()
+		calls, _ := os.ReadFile(logFile)
+		return string(out), string(calls), err
+	}
+	_, calls, err := run("BUILDKITE_TRIGGERED_FROM_BUILD_ID=0190abcd-0000-7000-8000-000000000001")
+	require.NoError(t, err, calls)
+	assert.Contains(t, calls, "buildkite-agent artifact download --build 0190abcd-0000-7000-8000-000000000001 dist/*")
+	assert.Contains(t, calls, "--role-arn arn:aws:iam::123456789012:role/ci-infra-prod-publish --role-session-name buildkite-9-publish")
+	assert.Regexp(t, `aws s3 cp --recursive --only-show-errors \S+/dist/ s3://downloads.mtrlz.dev/`, calls)
+
+	out, calls, err := run()
+	require.Error(t, err, "no release build triggered it")
+	assert.Contains(t, out, "only as the release pipeline triggers it")
+	assert.NotContains(t, calls, "assume-role")
 }

@@ -28,6 +28,9 @@ const (
 	nameBuildersBurst = "builders-burst"
 	nameTeam          = "trusted-team"
 	nameCIAccess      = "ci-access"
+	// The instance roles' boundaries are new: nothing to adopt.
+	nameAgentBoundary       = "agent-boundary"
+	nameDeployAgentBoundary = "deploy-agent-boundary"
 )
 
 // AdoptIDs maps a component to the ID of the existing resource it adopts.

@@ -123,5 +123,5 @@ func TestProdCIRoles(t *testing.T) {
 	assert.Equal(t, "arn:aws:iam::123456789012:role/ci-infra-prod-preview", p.Outputs["ciPreviewRoleArn"].Value)
 	deploy, err := p.Get("aws:iam/role:Role", "ci-access-deploy-role")
 	require.NoError(t, err)
-	assert.Contains(t, deploy.Input("assumeRolePolicy"), `"agent.buildkite.com:sub":"organization:materialize:pipeline:ci-infra:ref:refs/heads/main:commit:*:step:deploy"`)
+	assert.Contains(t, deploy.Input("assumeRolePolicy"), `"agent.buildkite.com:sub":"organization:materialize:pipeline:ci-infra-deploy:ref:refs/heads/main:commit:*:step:deploy"`)
 }

@@ -67,13 +67,21 @@ type Config struct {
 	Repositories           []RepositoryConfig `config:"repositories"`
 	AdoptGuardrails        bool               `config:"adoptGuardrails"`
 
-	BuildkiteOrg   string `config:"buildkiteOrg"`
-	CIPipeline     string `config:"ciPipeline"`
-	CIDeployBranch string `config:"ciDeployBranch"`
-	// PublishPipeline and PublishBranch name the main repository's pipeline
-	// that publishes release tarballs to the downloads bucket, and the
-	// branch it publishes from; empty PublishPipeline: no publish role.
+	BuildkiteOrg string `config:"buildkiteOrg"`
+	// CIPipeline is this repository's pipeline in the default cluster:
+	// tests and the offline plan of every build, no credentials.
+	// CIDeployPipeline is its pipeline in the deploy cluster, which alone
+	// previews and deploys, on pushes to CIDeployBranch.
+	CIPipeline       string `config:"ciPipeline"`
+	CIDeployPipeline string `config:"ciDeployPipeline"`
+	CIDeployBranch   string `config:"ciDeployBranch"`
+	// PublishPipeline is the deploy cluster's pipeline that publishes the
+	// main repository's release tarballs to the downloads bucket: it builds
+	// this repository's CIDeployBranch, and only ReleasePipeline (the main
+	// repository's, in the default cluster, building PublishBranch)
+	// triggers it. Empty PublishPipeline: no publish role.
 	PublishPipeline string `config:"publishPipeline"`
+	ReleasePipeline string `config:"releasePipeline"`
 	PublishBranch   string `config:"publishBranch"`
 	// ManageOIDCProvider is false for a stack beside another in one
 	// account: an account holds one OIDC provider per issuer.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -132,6 +133,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		rogue                    bool   // an agent a job started: no guard, no verification
 		pipeline, branch, commit string
 		pullRequest, source      string
+		triggeredFrom            string // the triggering build's pipeline (source trigger_job)
 		step                     string
 	}
 	const deploy, other = "deploy", "default"
@@ -140,26 +142,34 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		b    build
 		want bool
 	}{
-		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "deploy"}, true},
-		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "preview"}, true},
-		{"a UI build of main at origin's head", build{deploy, false, "ci-infra", "main", head, "false", "ui", "deploy"}, true},
-		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
-		{"a fork PR from main routed to the deploy agents", build{deploy, false, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
-		{"a fork step keyed deploy at origin's head commit, as a PR", build{deploy, false, "ci-infra", "main", head, "13", "webhook", "deploy"}, false},
-		{"a fork-prefixed branch", build{deploy, false, "ci-infra", "mallory:main", head, "false", "trigger_job", "deploy"}, false},
-		{"another pipeline on the deploy agents", build{deploy, false, "materialize", "main", head, "false", "webhook", "deploy"}, false},
-		{"a UI build of main at an old commit", build{deploy, false, "ci-infra", "main", old, "false", "ui", "deploy"}, false},
-		{"a push to another branch", build{deploy, false, "ci-infra", "feature", head, "false", "webhook", "deploy"}, false},
-		{"a release: a push to master of the publishing pipeline at head", build{deploy, false, "deploy", "master", head, "false", "webhook", "upload"}, true},
-		{"a release from a fork's PR from a branch named master", build{deploy, false, "deploy", "master", "f0f0f0", "7", "webhook", "upload"}, false},
-		{"a release of another branch", build{deploy, false, "deploy", "feature", head, "false", "webhook", "upload"}, false},
-		{"a release on the default cluster", build{other, false, "deploy", "master", head, "false", "webhook", "upload"}, false},
+		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, true},
+		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, true},
+		{"a UI build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "ui", "", "deploy"}, true},
+		{"the default cluster's pipeline, whose steps come from the branch", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, false},
+		{"the default cluster's pipeline routed to the deploy agents", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, false},
+		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
+		{"a fork PR from main routed to the deploy agents", build{deploy, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
+		{"a fork step keyed deploy at origin's head commit, as a PR", build{deploy, false, "ci-infra-deploy", "main", head, "13", "webhook", "", "deploy"}, false},
+		{"a fork-prefixed branch", build{deploy, false, "ci-infra-deploy", "mallory:main", head, "false", "trigger_job", "ci-infra", "deploy"}, false},
+		{"a deploy triggered by another pipeline", build{deploy, false, "ci-infra-deploy", "main", head, "false", "trigger_job", "materialize", "deploy"}, false},
+		{"another pipeline on the deploy agents", build{deploy, false, "materialize", "main", head, "false", "webhook", "", "deploy"}, false},
+		{"a UI build of main at an old commit", build{deploy, false, "ci-infra-deploy", "main", old, "false", "ui", "", "deploy"}, false},
+		{"a push to another branch", build{deploy, false, "ci-infra-deploy", "feature", head, "false", "webhook", "", "deploy"}, false},
+		{"a release: the release build triggers the publish at head", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, true},
+		{"a publish triggered by another pipeline", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "ci-infra", "publish"}, false},
+		{"a publish from the UI or the API, no release build behind it", build{deploy, false, "downloads-publish", "main", head, "false", "ui", "", "publish"}, false},
+		{"a publish triggered for an old commit", build{deploy, false, "downloads-publish", "main", old, "false", "trigger_job", "deploy", "publish"}, false},
+		{"a publish triggered for another branch", build{deploy, false, "downloads-publish", "feature", head, "false", "trigger_job", "deploy", "publish"}, false},
+		{"a publish triggered for a fork-prefixed main", build{deploy, false, "downloads-publish", "mallory:main", head, "false", "trigger_job", "deploy", "publish"}, false},
+		{"the release pipeline itself on the deploy agents", build{deploy, false, "deploy", "master", head, "false", "webhook", "", "publish"}, false},
+		{"a publish on the default cluster", build{other, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, false},
 		// Rogue agents: a job read the default token and started its own
 		// agent with queue=deploy, which wins these jobs and skips the guard.
-		{"a stolen default token and a self-declared queue tag win the deploy job", build{other, true, "ci-infra", "main", head, "false", "webhook", "deploy"}, false},
-		{"a rogue agent takes a fork's upload job and adds a deploy step", build{other, true, "ci-infra", "main", "f0f0f0", "13", "webhook", "deploy"}, false},
-		{"a rogue agent wins the preview job", build{other, true, "ci-infra", "main", head, "false", "webhook", "preview"}, false},
-		{"a rogue agent wins the release job", build{other, true, "deploy", "master", head, "false", "webhook", "upload"}, false},
+		{"a stolen default token and a self-declared queue tag win the deploy job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, false},
+		{"a rogue agent takes a fork's upload job and adds a deploy step", build{other, true, "ci-infra", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
+		{"a rogue agent takes a fork's upload job of the deploy pipeline", build{other, true, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
+		{"a rogue agent wins the preview job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, false},
+		{"a rogue agent wins the release job", build{other, true, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +200,8 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 				var out string
 				ran, out = runDeployJob(t, hooks, map[string]string{
 					"BUILDKITE_PIPELINE_SLUG": tt.b.pipeline, "BUILDKITE_BRANCH": tt.b.branch, "BUILDKITE_COMMIT": tt.b.commit,
-					"BUILDKITE_PULL_REQUEST": tt.b.pullRequest, "BUILDKITE_SOURCE": tt.b.source, "BUILDKITE_REPO": repo})
+					"BUILDKITE_PULL_REQUEST": tt.b.pullRequest, "BUILDKITE_SOURCE": tt.b.source, "BUILDKITE_REPO": repo,
+					"BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG": tt.b.triggeredFrom})
 				if !tt.want {
 					assert.Regexp(t, "deploy-guard: refusing|press Rebuild", out, "a refusal says so")
 				}
@@ -237,7 +248,7 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 	require.NoError(t, err)
 	hooks := deployGuard(t, object.Input("content").(string))
 	repo, _, head := origin(t)
-	push := map[string]string{"BUILDKITE_PIPELINE_SLUG": "ci-infra", "BUILDKITE_BRANCH": "main", "BUILDKITE_COMMIT": head,
+	push := map[string]string{"BUILDKITE_PIPELINE_SLUG": "ci-infra-deploy", "BUILDKITE_BRANCH": "main", "BUILDKITE_COMMIT": head,
 		"BUILDKITE_PULL_REQUEST": "false", "BUILDKITE_SOURCE": "webhook", "BUILDKITE_REPO": repo}
 	with := func(k, v string) map[string]string {
 		env := map[string]string{k: v}
@@ -254,9 +265,11 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 		ran    bool
 		reason string
 	}{
-		{"a push of ci-infra main at head", push, true, ""},
-		{"with the pinned docker plugin, as pipeline.yml names it", with("BUILDKITE_PLUGINS", `[{"docker#v5.14.0":{"image":"x"}}]`), true, ""},
-		{"with the pinned docker plugin, in full", with("BUILDKITE_PLUGINS", `[{"github.com/buildkite-plugins/docker-buildkite-plugin#v5.14.0":{}}]`), true, ""},
+		{"a push of ci-infra-deploy main at head", push, true, ""},
+		{"with no plugins", with("BUILDKITE_PLUGINS", `[]`), true, ""},
+		{"the docker plugin the default pipeline pins", with("BUILDKITE_PLUGINS", `[{"docker#v5.14.0":{"image":"x"}}]`), false, "not one the deploy agents run"},
+		{"the same, in full", with("BUILDKITE_PLUGINS", `[{"github.com/buildkite-plugins/docker-buildkite-plugin#v5.14.0":{}}]`), false, "not one the deploy agents run"},
+		{"a plugin pinned to a commit", with("BUILDKITE_PLUGINS", `[{"github.com/mallory/x-buildkite-plugin#0123456789abcdef0123456789abcdef01234567":{}}]`), false, "not one the deploy agents run"},
 		{"a build env that leaves out the checkout", with("BUILDKITE_BOOTSTRAP_PHASES", "plugin,command"), false, "BUILDKITE_BOOTSTRAP_PHASES is set"},
 		{"a build env that skips the checkout", with("BUILDKITE_SKIP_CHECKOUT", "true"), false, "BUILDKITE_SKIP_CHECKOUT is set"},
 		{"an attacker's plugin on a deploy step", with("BUILDKITE_PLUGINS", `[{"github.com/mallory/steal-buildkite-plugin#main":{}}]`), false, "not one the deploy agents run"},
@@ -267,7 +280,7 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 		{"a pull request", with("BUILDKITE_PULL_REQUEST", "13"), false, "pushes only"},
 		{"another pipeline", with("BUILDKITE_PIPELINE_SLUG", "materialize"), false, "allowed pipelines"},
 		{"a fork-prefixed branch", with("BUILDKITE_BRANCH", "mallory:main"), false, "allowed pipelines"},
-		{"a branch of two lines, the second allowed", with("BUILDKITE_BRANCH", "evil\nci-infra main"), false, "more than one line"},
+		{"a branch of two lines, the second allowed", with("BUILDKITE_BRANCH", "evil\nci-infra-deploy main"), false, "more than one line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,4 +309,52 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	assert.Error(t, err, "no BUILDKITE_ENV_JSON_FILE")
 	assert.Contains(t, string(out), "no BUILDKITE_ENV_JSON_FILE")
+}
+
+// The deploy agents' own config refuses what the guard refuses, on its own:
+// every plugin (allowed-plugins matches no source), and every variable of
+// the job's environment outside the list, the phase and checkout settings
+// the guard names among them. Read from the config production's bootstrap
+// writes, as the agent reads it: comma-separated patterns.
+func TestDeployAgentsConfigAllowsOnlyTheListedVariables(t *testing.T) {
+	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
+	require.NoError(t, err)
+	bootstrap := object.Input("content").(string)
+	hooks := deployGuard(t, bootstrap)
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(hooks), "agent.cfg"))
+	require.NoError(t, err)
+	cfg := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		cfg[k] = v
+	}
+	assert.Equal(t, "true", cfg["no-local-hooks"])
+	allowed := func(option, value string) bool {
+		for _, p := range strings.Split(cfg[option], ",") {
+			if regexp.MustCompile(p).MatchString(value) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, plugin := range []string{"docker#v5.14.0", "github.com/buildkite-plugins/docker-buildkite-plugin#v5.14.0",
+		"github.com/mallory/steal-buildkite-plugin#0123456789abcdef0123456789abcdef01234567"} {
+		assert.False(t, allowed("allowed-plugins", plugin), "the agent refuses the plugin %s", plugin)
+	}
+
+	// What an honest deploy job carries, from Buildkite's server and the
+	// pipeline's settings: all allowed.
+	for _, name := range []string{"BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BRANCH", "BUILDKITE_COMMIT", "BUILDKITE_SOURCE",
+		"BUILDKITE_PULL_REQUEST", "BUILDKITE_JOB_ID", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_TRIGGERED_FROM_BUILD_ID",
+		"BUILDKITE_AGENT_META_DATA_QUEUE", "CI_INFRA_DEPLOY_ROLE_ARN", "PULUMI_BACKEND_URL"} {
+		assert.True(t, allowed("allowed-environment-variables", name), "%s is allowed", name)
+	}
+	// What the guard refuses, the agent refuses too: read from the guard.
+	m := regexp.MustCompile(`(?s)--args \\\n(.*?)\) \|\|`).FindStringSubmatch(bootstrap)
+	require.NotNil(t, m, "the guard's list of refused variables")
+	refused := strings.Fields(strings.ReplaceAll(m[1], "\\", " "))
+	require.Contains(t, refused, "BUILDKITE_BOOTSTRAP_PHASES")
+	for _, name := range append(refused, "BUILDKITE_X", "LD_PRELOAD", "BASH_ENV", "GIT_SSH_COMMAND") {
+		assert.False(t, allowed("allowed-environment-variables", name), "%s is not allowed", name)
+	}
 }

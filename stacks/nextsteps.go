@@ -20,13 +20,19 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 		private, _ := v.(string)
 		return sshPublicKey(private)
 	}).(pulumi.StringOutput)
-	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn, site.ValidationRecord, site.URL).ApplyT(func(v []any) []string {
+	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn, site.ValidationRecord, site.URL, access.PublishRoleArn).ApplyT(func(v []any) []string {
 		steps := []string{
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
-			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIPipeline, v[1], v[2]),
+			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIDeployPipeline, v[1], v[2]),
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
 			deployClusterStep(cfg),
-			fmt.Sprintf("In the pipeline %s/%s's settings, upload pipeline.yml on the %q queue for pushes to %s, with that step signed by the %s stack's KMS key (buildkite-agent tool sign), and on %q for every other build (README, \"Signed pipelines\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployQueue, cfg.CIDeployBranch, cfg.DeployStackName, cfg.AgentsQueue),
+			fmt.Sprintf("Make the Buildkite settings of the stack's buildkiteSettings output: the pipeline %s in the default cluster (pull requests and forks on, fork branches prefixed, its steps upload .buildkite/pipeline.yml on %q); %s in the deploy cluster (pushes to %s only, pull requests off), whose steps are .buildkite/deploy.yml signed from a laptop with scripts/sign-steps (the key: output deploySigningKeyId); then check them all with BUILDKITE_API_TOKEN=... go run ./cmd/buildkite-check -stack %s (README, \"Signed pipelines\")",
+				cfg.CIPipeline, cfg.AgentsQueue, cfg.CIDeployPipeline, cfg.CIDeployBranch, cfg.BuildkiteOrg),
+		}
+		if cfg.PublishPipeline != "" {
+			steps = append(steps, fmt.Sprintf("The release path: create %s in the deploy cluster, building this repository with builds by triggers only, its steps .buildkite/publish.yml signed with scripts/sign-steps, and CI_INFRA_PUBLISH_ROLE_ARN=%s and CI_INFRA_DOWNLOADS_BUCKET=%s in its environment; give %s (the main repository's release, default cluster) pushes to %s only, pull requests off, and a trigger step for %s; add the cluster rules %s -> %s (trigger_build) and %s -> %s (artifacts_read)",
+				cfg.PublishPipeline, v[5], cfg.DownloadsBucketName, cfg.ReleasePipeline, cfg.PublishBranch, cfg.PublishPipeline,
+				cfg.ReleasePipeline, cfg.PublishPipeline, cfg.PublishPipeline, cfg.ReleasePipeline))
 		}
 		// Without the public zone's ID the program cannot write mtrlz.dev:
 		// the certificate, then the alias, take an operator's hand.
@@ -45,9 +51,9 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 // cluster of the deploy agents' own.
 func deployClusterStep(cfg *Config) string {
 	if cfg.DeployClusterID == "" {
-		return fmt.Sprintf("The CI roles trust no token yet: in Buildkite (Agents), create a cluster for the deploy agents with the queue %q and an agent token; set ci-infra:deployClusterId to its ID and buildkiteDeployAgentToken (--secret) to the token; move the pipeline %s/%s into it; then pulumi up (README, \"On every pull request\")", cfg.DeployQueue, cfg.BuildkiteOrg, cfg.CIPipeline)
+		return fmt.Sprintf("The CI roles trust no token yet: in Buildkite (Agents), create a cluster for the deploy agents with the queue %q and an agent token; set ci-infra:deployClusterId to its ID and buildkiteDeployAgentToken (--secret) to the token; create the pipeline %s/%s in it; then pulumi up (README, \"On every pull request\")", cfg.DeployQueue, cfg.BuildkiteOrg, cfg.CIDeployPipeline)
 	}
-	return fmt.Sprintf("Check that the pipeline %s/%s lives in the deploy cluster %s, which alone has the queue %q, and that no other cluster's agents serve it (README, \"On every pull request\")", cfg.BuildkiteOrg, cfg.CIPipeline, cfg.DeployClusterID, cfg.DeployQueue)
+	return fmt.Sprintf("Check that the pipeline %s/%s lives in the deploy cluster %s, which alone has the queue %q (go run ./cmd/buildkite-check checks it; README, \"On every pull request\")", cfg.BuildkiteOrg, cfg.CIDeployPipeline, cfg.DeployClusterID, cfg.DeployQueue)
 }
 
 // sshPublicKey derives the authorized_keys line of an unencrypted private

@@ -118,6 +118,10 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		}
 		outputs["trustedTeamSlug"] = slug
 	}
+	buildkite, err := cfg.buildkiteSettingsMap()
+	if err != nil {
+		return nil, err
+	}
 	for name, value := range map[string]pulumi.Input{
 		"ciPreviewRoleArn":          access.PreviewRoleArn,
 		"ciDeployRoleArn":           access.DeployRoleArn,
@@ -129,6 +133,8 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"agentsStackName":           fleet.agents.StackName,
 		"buildersStackName":         fleet.builders.StackName,
 		"deployStackName":           fleet.deployers.StackName,
+		"deploySigningKeyId":        fleet.deployers.SigningKeyID,
+		"buildkiteSettings":         pulumi.ToMap(buildkite),
 		"configBucketName":          store.config.Name,
 		"secretsBucketName":         store.secrets.Name,
 		"secretsLogBucketName":      store.secretsLogs.Name,
@@ -212,11 +218,12 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 		return nil, err
 	}
 
-	// What the deploy agents run: this repository's deploys, and the main
-	// repository's releases.
-	allow := []agent.DeployTarget{{Pipeline: cfg.CIPipeline, Branch: cfg.CIDeployBranch}}
+	// What the deploy agents run: this repository's deploys, and the
+	// publishing of the main repository's releases, only as its release
+	// pipeline triggers it.
+	allow := []agent.DeployTarget{{Pipeline: cfg.CIDeployPipeline, Branch: cfg.CIDeployBranch}}
 	if cfg.PublishPipeline != "" {
-		allow = append(allow, agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch})
+		allow = append(allow, agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.CIDeployBranch, TriggeredBy: cfg.ReleasePipeline})
 	}
 	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow, Plugins: agent.DeployPlugins})
 	if err != nil {
@@ -314,10 +321,11 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 		ParameterPath:   store.tokenDir,
 		AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 		TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
+		AgentBoundaries: []string{agentBoundaryName(ctx), deployAgentBoundaryName(ctx)},
 	}
 	return ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
-		Pipeline:            cfg.CIPipeline,
+		Pipeline:            cfg.CIDeployPipeline,
 		DeployBranch:        cfg.CIDeployBranch,
 		DeployClusterID:     cfg.DeployClusterID,
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
@@ -341,6 +349,24 @@ type agentFleet struct {
 func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net *network.Network, store *storage, access *ciaccess.Access) (*agentFleet, error) {
 	var f agentFleet
 	var err error
+	// Each cluster's instances are bounded away from the other cluster's
+	// token, from IAM writes and from signing (agentstack.BoundaryDocument).
+	agentBoundary, err := agentstack.NewBoundary(ctx, nameAgentBoundary, agentstack.BoundaryArgs{
+		Name:                agentBoundaryName(ctx),
+		DeniedParameterARNs: []pulumi.StringInput{store.deployToken.Arn},
+		Tags:                tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	deployBoundary, err := agentstack.NewBoundary(ctx, nameDeployAgentBoundary, agentstack.BoundaryArgs{
+		Name:                deployAgentBoundaryName(ctx),
+		DeniedParameterARNs: []pulumi.StringInput{store.token.Arn},
+		Tags:                tags,
+	})
+	if err != nil {
+		return nil, err
+	}
 	shared := agentstack.Args{
 		TemplateVersion:    cfg.ElasticStackVersion,
 		KeyName:            cfg.AgentKeyName,
@@ -352,6 +378,8 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		VpcID:              net.VpcID,
 		SubnetIDs:          net.SubnetIDs,
 		ServiceRoleARN:     access.StackServiceRoleArn,
+
+		InstanceRoleBoundaryARN: agentBoundary.Arn,
 	}
 	agentsArgs := shared
 	agentsArgs.StackName = cfg.AgentsStackName
@@ -408,8 +436,9 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	deployArgs.InstanceTypes = []string{"c5.xlarge"}
 	deployArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	deployArgs.OnDemandPercentage = 100
-	deployArgs.SignsPipelines = true
+	deployArgs.VerifiesSignatures = true
 	deployArgs.OneJobPerInstance = true
+	deployArgs.InstanceRoleBoundaryARN = deployBoundary.Arn
 	// The deploy cluster's token: no other stack's instance role can read
 	// it, so no job elsewhere can start an agent in that cluster.
 	deployArgs.AgentTokenPath = store.deployToken.Path
@@ -452,5 +481,15 @@ func publish(cfg *Config, distributionARN pulumi.StringOutput) *ciaccess.Publish
 	if cfg.PublishPipeline == "" {
 		return nil
 	}
-	return &ciaccess.Publish{Pipeline: cfg.PublishPipeline, Branch: cfg.PublishBranch, BucketName: cfg.DownloadsBucketName, DistributionARN: distributionARN}
+	return &ciaccess.Publish{Pipeline: cfg.PublishPipeline, Branch: cfg.CIDeployBranch, BucketName: cfg.DownloadsBucketName, DistributionARN: distributionARN}
+}
+
+// The instance roles' boundaries, by name: the agent stacks use them, and
+// the service role sets no other.
+func agentBoundaryName(ctx *pulumi.Context) string {
+	return label.Name(ctx.Project(), ctx.Stack(), nameAgentBoundary)
+}
+
+func deployAgentBoundaryName(ctx *pulumi.Context) string {
+	return label.Name(ctx.Project(), ctx.Stack(), nameDeployAgentBoundary)
 }

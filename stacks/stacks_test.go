@@ -51,8 +51,9 @@ func TestProdAgentStacks(t *testing.T) {
 		}},
 		{"deploy-agents-stack", map[string]string{
 			"BuildkiteQueue": "deploy", "MinSize": "0", "MaxSize": "1", "InstanceTypes": "c5.xlarge",
-			// The only agents that sign pipelines, and they verify with block.
-			"PipelineSigningKMSKeySpec": "ECC_NIST_P256", "PipelineSigningKMSAccess": "sign-and-verify",
+			// They verify every job's signature and block, and cannot sign:
+			// an operator signs their steps (scripts/sign-steps).
+			"PipelineSigningKMSKeySpec": "ECC_NIST_P256", "PipelineSigningKMSAccess": "verify",
 			"PipelineSigningVerificationFailureBehavior": "block",
 			// Each instance ends after its job: nothing carries over.
 			"BuildkiteTerminateInstanceAfterJob": "true",
@@ -251,8 +252,8 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	_, body, _ := strings.Cut(string(raw), "\n")
 	assert.True(t, strings.HasSuffix(content, body), "the object agents run is agent/bootstrap.sh as reviewed, after the values the program writes in")
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
-	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra main\ndeploy master'}",
-		"the deploy agents run this repository's main and the main repository's release pipeline on master, nothing else")
+	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra-deploy main\ndownloads-publish main deploy'}",
+		"the deploy agents run this repository's deploy pipeline on main, and the publish pipeline on master as the release pipeline triggers it, nothing else")
 	assert.Equal(t, "bootstrap.sh", object.Input("key"))
 }
 

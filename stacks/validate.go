@@ -133,14 +133,23 @@ func (c *Config) Validate(project string) error {
 		if err := ciaccess.ValidateBranch(c.PublishBranch); err != nil {
 			bad("publishBranch", "%v", err)
 		}
-		if c.PublishPipeline == c.CIPipeline {
-			bad("publishPipeline", "%q is this repository's own pipeline; the publish role is for the main repository's", c.PublishPipeline)
+		if c.PublishPipeline == c.CIPipeline || c.PublishPipeline == c.CIDeployPipeline {
+			bad("publishPipeline", "%q is one of this repository's pipelines; the publish pipeline is one of its own", c.PublishPipeline)
+		}
+		if err := ciaccess.ValidateSlug("pipeline", c.ReleasePipeline); err != nil {
+			bad("releasePipeline", "%v: it names the main repository's pipeline whose builds trigger publishPipeline", err)
+		} else if c.ReleasePipeline == c.PublishPipeline {
+			bad("releasePipeline", "%q is publishPipeline itself: the release builds in the default cluster, the publish pipeline in the deploy cluster", c.ReleasePipeline)
 		}
 	}
+	if c.CIDeployPipeline == c.CIPipeline {
+		bad("ciDeployPipeline", "%q is also ciPipeline: the deploy pipeline lives in the deploy cluster, the other in the default one; set them to different slugs (defaults ci-infra-deploy and ci-infra)", c.CIDeployPipeline)
+	}
 	for key, err := range map[string]error{
-		"buildkiteOrg":   ciaccess.ValidateSlug("organization", c.BuildkiteOrg),
-		"ciPipeline":     ciaccess.ValidateSlug("pipeline", c.CIPipeline),
-		"ciDeployBranch": ciaccess.ValidateBranch(c.CIDeployBranch),
+		"buildkiteOrg":     ciaccess.ValidateSlug("organization", c.BuildkiteOrg),
+		"ciPipeline":       ciaccess.ValidateSlug("pipeline", c.CIPipeline),
+		"ciDeployPipeline": ciaccess.ValidateSlug("pipeline", c.CIDeployPipeline),
+		"ciDeployBranch":   ciaccess.ValidateBranch(c.CIDeployBranch),
 	} {
 		if err != nil {
 			bad(key, "%v", err)

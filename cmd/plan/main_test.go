@@ -72,7 +72,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
 		"trusted-team-team  github:index/team:Team  [protected]",
 		"\nOutputs:\n",
-		"Policy pack ci_infra: 35 rules, 0 mandatory violations, 1 advisory\n",
+		"Policy pack ci_infra: 37 rules, 0 mandatory violations, 1 advisory\n",
 		"Cost, USD per month",
 	} {
 		assert.True(t, strings.Contains(out, want), "the text plan lacks %q", want)

@@ -77,10 +77,16 @@ type Args struct {
 
 	// Tags are added to the stack, which propagates them to its resources.
 	Tags map[string]string
-	// SignsPipelines makes this stack's agents the only ones that sign and
-	// verify pipeline uploads (a KMS key of their own, failures block):
-	// the deploy agents. Other stacks neither sign nor verify.
-	SignsPipelines bool
+	// VerifiesSignatures makes this stack's agents verify every job's
+	// signature against a KMS key of their own, and refuse a job that fails
+	// (block), without the right to sign: the deploy agents, which hold
+	// credentials. An operator signs their pipelines' steps from a laptop
+	// (scripts/sign-steps); no agent of the program signs anything.
+	VerifiesSignatures bool
+	// InstanceRoleBoundaryARN is the permissions boundary of the stack's
+	// instance role (the template's InstanceRolePermissionsBoundaryARN):
+	// whatever ManagedPolicyARNs attaches, the instances can do no more.
+	InstanceRoleBoundaryARN pulumi.StringInput
 	// OneJobPerInstance ends each instance after its job
 	// (BuildkiteTerminateInstanceAfterJob): no job finds anything a
 	// previous one left on the machine. For the deploy agents, whose jobs
@@ -102,6 +108,10 @@ type AgentStack struct {
 	StackName pulumi.StringOutput `pulumi:"stackName"`
 	// StackID is the stack's ARN.
 	StackID pulumi.StringOutput `pulumi:"stackId"`
+	// SigningKeyID is the KMS key the agents verify signatures with (the
+	// template's PipelineSigningKMSKey output), when VerifiesSignatures;
+	// an operator signs steps with it.
+	SigningKeyID pulumi.StringOutput `pulumi:"signingKeyId"`
 }
 
 // Validate reports every problem of the arguments at once, including every
@@ -123,7 +133,7 @@ func (a Args) Validate() error {
 	for field, in := range map[string]any{
 		"ManagedPolicyARN": a.ManagedPolicyARN, "BootstrapScriptURL": a.BootstrapScriptURL,
 		"SecretsBucket": a.SecretsBucket, "AgentTokenPath": a.AgentTokenPath,
-		"VpcID": a.VpcID, "SubnetIDs": a.SubnetIDs,
+		"VpcID": a.VpcID, "SubnetIDs": a.SubnetIDs, "InstanceRoleBoundaryARN": a.InstanceRoleBoundaryARN,
 	} {
 		if in == nil { // a nil interface input stays nil inside `any`
 			errs = append(errs, fmt.Errorf("%s is required", field))
@@ -200,7 +210,7 @@ func (a Args) ValidateStackName() error {
 // resources (known only after they exist).
 var DynamicParameterNames = []string{
 	"ManagedPolicyARNs", "BootstrapScriptUrl", "SecretsBucket",
-	"BuildkiteAgentTokenParameterStorePath", "VpcId", "Subnets",
+	"BuildkiteAgentTokenParameterStorePath", "VpcId", "Subnets", "InstanceRolePermissionsBoundaryARN",
 }
 
 // StaticParameters are the template parameters known before anything is
@@ -231,9 +241,9 @@ func (a Args) StaticParameters() map[string]string {
 	if a.OneJobPerInstance {
 		p["BuildkiteTerminateInstanceAfterJob"] = "true"
 	}
-	if a.SignsPipelines {
+	if a.VerifiesSignatures {
 		p["PipelineSigningKMSKeySpec"] = "ECC_NIST_P256"
-		p["PipelineSigningKMSAccess"] = "sign-and-verify"
+		p["PipelineSigningKMSAccess"] = "verify"
 		p["PipelineSigningVerificationFailureBehavior"] = "block"
 	}
 	// No scale-in path may terminate an instance running a job: the scaler
@@ -290,6 +300,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	params["SecretsBucket"] = args.SecretsBucket
 	params["BuildkiteAgentTokenParameterStorePath"] = args.AgentTokenPath
 	params["VpcId"] = args.VpcID
+	params["InstanceRolePermissionsBoundaryARN"] = args.InstanceRoleBoundaryARN
 	params["Subnets"] = args.SubnetIDs.ToStringArrayOutput().ApplyT(func(ids []string) string {
 		return strings.Join(ids, ",")
 	}).(pulumi.StringOutput)
@@ -311,7 +322,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	s.StackName = stack.Name
 	s.StackID = stack.ID().ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{"stackName": s.StackName, "stackId": s.StackID}); err != nil {
+	s.SigningKeyID = stack.Outputs.ApplyT(func(out map[string]string) string {
+		return out["PipelineSigningKMSKey"]
+	}).(pulumi.StringOutput)
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{"stackName": s.StackName, "stackId": s.StackID, "signingKeyId": s.SigningKeyID}); err != nil {
 		return nil, err
 	}
 	return s, nil

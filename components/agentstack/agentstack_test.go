@@ -83,6 +83,8 @@ func validArgs() Args {
 		AgentTokenPath:     pulumi.String("/ci-infra/test/buildkite-agent-token"),
 		VpcID:              pulumi.String("vpc-1"),
 		SubnetIDs:          pulumi.StringArray{pulumi.String("subnet-1"), pulumi.String("subnet-2")},
+
+		InstanceRoleBoundaryARN: pulumi.String("arn:aws:iam::123456789012:policy/ci-infra-test-agent-boundary"),
 	}
 }
 

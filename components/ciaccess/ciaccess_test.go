@@ -30,6 +30,7 @@ var testScope = Scope{
 	ParameterPath:   "/ci-infra/prod/",
 	AgentStacks:     []string{"buildkite", "buildkite-builders"},
 	TemplateURL:     "https://s3.amazonaws.com/buildkite-aws-stack/v6.71.1/aws-stack.yml",
+	AgentBoundaries: []string{"ci-infra-prod-agent-boundary", "ci-infra-prod-deploy-agent-boundary"},
 }
 
 // The Buildkite clusters of the tests: the deploy agents' own, and the

@@ -20,18 +20,32 @@ type Scope struct {
 	// TemplateURL the one template they may be created or updated from.
 	AgentStacks []string
 	TemplateURL string
+	// AgentBoundaries are the managed policies that bound the agent stacks'
+	// instance roles (their InstanceRolePermissionsBoundaryARN), by name:
+	// the service role sets no other boundary and removes none, and the
+	// deploy role cannot rewrite them.
+	AgentBoundaries []string
 }
 
 // Validate reports every problem of the scope at once.
 func (s Scope) Validate() error {
 	var errs []error
-	if s.Region == "" || len(s.Buckets) == 0 || s.AgentPolicyName == "" || len(s.AgentStacks) == 0 || s.TemplateURL == "" {
-		errs = append(errs, errors.New("Scope needs Region, Buckets, AgentPolicyName, AgentStacks and TemplateURL: the deploy role may touch only what is named"))
+	if s.Region == "" || len(s.Buckets) == 0 || s.AgentPolicyName == "" || len(s.AgentStacks) == 0 || s.TemplateURL == "" || len(s.AgentBoundaries) == 0 {
+		errs = append(errs, errors.New("Scope needs Region, Buckets, AgentPolicyName, AgentStacks, TemplateURL and AgentBoundaries: the deploy role may touch only what is named"))
 	}
 	if len(s.ParameterPath) < 3 || s.ParameterPath[0] != '/' || s.ParameterPath[len(s.ParameterPath)-1] != '/' {
 		errs = append(errs, fmt.Errorf("Scope.ParameterPath %q must be a path such as /ci-infra/prod/", s.ParameterPath))
 	}
 	return errors.Join(errs...)
+}
+
+// agentBoundaryARNs are the ARNs of AgentBoundaries.
+func (s Scope) agentBoundaryARNs() []string {
+	var out []string
+	for _, name := range s.AgentBoundaries {
+		out = append(out, s.arn("iam", "policy/"+name))
+	}
+	return out
 }
 
 // ParameterPathARN is the ARN pattern of every parameter under
@@ -43,6 +57,11 @@ func ServiceRoleName(roleNamePrefix string) string { return roleNamePrefix + "-a
 func DeployRoleName(roleNamePrefix string) string  { return roleNamePrefix + "-deploy" }
 func PreviewRoleName(roleNamePrefix string) string { return roleNamePrefix + "-preview" }
 func PublishRoleName(roleNamePrefix string) string { return roleNamePrefix + "-publish" }
+
+// InstanceRoleName is the agent stack's instance role: the template names
+// it ${AWS::StackName}-Role (elastic-ci-stack-for-aws v6.71.1
+// aws-stack.yml, IAMRole; facts.md).
+func InstanceRoleName(stackName string) string { return stackName + "-Role" }
 
 // PublishBoundaryName is the managed policy that bounds the publish role:
 // whatever policy the deploy role gives it, it can do no more than this.
@@ -177,7 +196,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": []string{readOnlyPolicyARN, publishBoundary}}}},
 		policydoc.Statement{Sid: "BoundariesStay", Effect: "Deny", Action: []string{
 			"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
-		}, Resource: []string{publishBoundary}},
+		}, Resource: append([]string{publishBoundary}, s.agentBoundaryARNs()...)},
 	)
 }
 
@@ -201,6 +220,10 @@ func StackServicePolicy(s Scope) policydoc.Document {
 		}
 		return out
 	}
+	var instanceRoles []string
+	for _, name := range s.AgentStacks {
+		instanceRoles = append(instanceRoles, s.arn("iam", "role/"+InstanceRoleName(name)))
+	}
 	var buckets []string
 	for _, name := range s.AgentStacks {
 		buckets = append(buckets, s.arn("s3", name+"-*"), s.arn("s3", name+"-*/*"))
@@ -222,7 +245,7 @@ func StackServicePolicy(s Scope) policydoc.Document {
 		policydoc.Statement{Sid: "StackIAM", Effect: "Allow", Action: []string{
 			"iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
 			"iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
-			"iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole",
+			"iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole", "iam:PutRolePermissionsBoundary",
 			"iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile",
 			"iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
 			"iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy",
@@ -242,5 +265,13 @@ func StackServicePolicy(s Scope) policydoc.Document {
 		// policy of the template's own Lambda roles, may be attached.
 		policydoc.Statement{Sid: "AttachOnlyTheAgentPolicy", Effect: "Deny", Action: []string{"iam:AttachRolePolicy"}, Resource: []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PolicyARN": []string{s.arn("iam", "policy/"+s.AgentPolicyName), lambdaBasicExecutionARN}}}},
+		// The template's InstanceRolePermissionsBoundaryARN reaches the
+		// instance role (${AWS::StackName}-Role) through this role too: it
+		// is created only with one of the agent boundaries, which no stack
+		// update may swap or remove.
+		policydoc.Statement{Sid: "InstanceRolesBounded", Effect: "Deny", Action: []string{"iam:CreateRole", "iam:PutRolePermissionsBoundary"},
+			Resource:  instanceRoles,
+			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": s.agentBoundaryARNs()}}},
+		policydoc.Statement{Sid: "BoundariesStay", Effect: "Deny", Action: []string{"iam:DeleteRolePermissionsBoundary"}, Resource: []string{"*"}},
 	)
 }

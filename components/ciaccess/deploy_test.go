@@ -2,7 +2,6 @@ package ciaccess
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
@@ -18,78 +17,12 @@ type request struct {
 	context          map[string]string // condition keys
 }
 
-// permits evaluates an identity policy the way IAM does for what these
-// policies use: some Allow statement must match the action and the
-// resource (Resource globs, or anything but NotResource) and all its
-// conditions; a matching Deny wins. Conditions: StringEquals, StringLike
-// and ArnNotLike, each with one value or a list (any value
-// matches); ArnNotLike matches when the key is absent too, as in
-// IAM.
+// permits evaluates an identity policy as IAM does (policydoc.Permits).
 func permits(t *testing.T, policy string, r request) bool {
 	t.Helper()
-	var doc struct {
-		Statement []struct {
-			Effect                        string
-			Action, Resource, NotResource any
-			Condition                     map[string]map[string]any
-		}
-	}
-	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
-	list := func(v any) []string {
-		switch v := v.(type) {
-		case string:
-			return []string{v}
-		case []any:
-			var out []string
-			for _, e := range v {
-				out = append(out, e.(string))
-			}
-			return out
-		}
-		return nil
-	}
-	matchAny := func(patterns []string, s string) bool {
-		for _, p := range patterns {
-			if policydoc.Glob(p).MatchString(s) {
-				return true
-			}
-		}
-		return false
-	}
-	allowed := false
-	for _, st := range doc.Statement {
-		resource := matchAny(list(st.Resource), r.resource)
-		if st.NotResource != nil {
-			resource = !matchAny(list(st.NotResource), r.resource)
-		}
-		if !matchAny(list(st.Action), r.action) || !resource {
-			continue
-		}
-		ok := true
-		for op, conds := range st.Condition {
-			for k, v := range conds {
-				value, present := r.context[k]
-				switch op {
-				case "StringEquals":
-					ok = ok && present && slices.Contains(list(v), value)
-				case "StringLike":
-					ok = ok && present && matchAny(list(v), value)
-				case "ArnNotLike":
-					ok = ok && !(present && matchAny(list(v), value))
-				default:
-					t.Fatalf("the evaluator does not know %s", op)
-				}
-			}
-		}
-		if !ok {
-			continue
-		}
-		if st.Effect == "Deny" {
-			return false
-		}
-		allowed = true
-	}
-	return allowed
+	ok, err := policydoc.Permits(policy, r.action, r.resource, r.context)
+	require.NoError(t, err)
+	return ok
 }
 
 func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
@@ -145,6 +78,8 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"put a policy on a role that lost its boundary", request{"iam:PutRolePolicy", preview, nil}, false},
 		{"rewrite the publish role's boundary", request{"iam:CreatePolicyVersion", publishBoundary["iam:PermissionsBoundary"], nil}, false},
 		{"delete the publish role's boundary", request{"iam:DeletePolicy", publishBoundary["iam:PermissionsBoundary"], nil}, false},
+		{"rewrite the agents' instance boundary", request{"iam:CreatePolicyVersion", "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary", nil}, false},
+		{"make a rewritten deploy agents' boundary the default", request{"iam:SetDefaultPolicyVersion", "arn:aws:iam::123456789012:policy/ci-infra-prod-deploy-agent-boundary", nil}, false},
 		{"create an administrator role", request{"iam:CreateRole", "arn:aws:iam::123456789012:role/break-glass-admin", nil}, false},
 		{"attach a policy to a user", request{"iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/mallory", nil}, false},
 		{"write the agent token", request{"ssm:PutParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token", nil}, true},
@@ -168,7 +103,23 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 	assert.NotContains(t, trust, "Federated", "no pipeline token can assume it")
 	doc, err := StackServicePolicy(testScope).JSON()
 	require.NoError(t, err)
-	assert.True(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/buildkite-builders-Role", nil}), "the template's instance role")
+	// The template's instance role, with its boundary
+	// (InstanceRolePermissionsBoundaryARN), which no stack update may drop
+	// or swap: the deploy role could otherwise pass an empty parameter.
+	bounded := func(action, boundary string) bool {
+		ctx := map[string]string{}
+		if boundary != "" {
+			ctx["iam:PermissionsBoundary"] = "arn:aws:iam::123456789012:policy/" + boundary
+		}
+		return permits(t, doc, request{action, "arn:aws:iam::123456789012:role/buildkite-builders-Role", ctx})
+	}
+	assert.True(t, bounded("iam:CreateRole", "ci-infra-prod-agent-boundary"), "the template's instance role, bounded")
+	assert.True(t, bounded("iam:CreateRole", "ci-infra-prod-deploy-agent-boundary"), "the deploy agents' instance role, bounded")
+	assert.False(t, bounded("iam:CreateRole", ""), "an instance role without a boundary")
+	assert.False(t, bounded("iam:PutRolePermissionsBoundary", "anything-else"), "an instance role with another boundary")
+	assert.False(t, bounded("iam:DeleteRolePermissionsBoundary", ""), "a boundary removed by a stack update")
+	assert.True(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/buildkite-builders-AsgProcessSuspenderRole-X1", nil}),
+		"the template's Lambda roles carry no boundary")
 	// The template's ManagedPolicyARNs parameter reaches the instance role
 	// through the service role: only the agent policy may arrive that way.
 	attach := func(policy string) bool {

@@ -1,0 +1,256 @@
+// Package bkcheck owns the Buildkite side of the trust design: the clusters
+// and their queues, which pipeline lives in which cluster, the pipelines'
+// pull-request, fork and branch settings, and the cluster rules that let
+// one pipeline trigger another or read its artifacts. No Pulumi provider
+// for Buildkite is served to these machines, so the stack declares these
+// settings (its buildkiteSettings output), an operator makes them in
+// Buildkite (nextSteps), and Check compares them with Buildkite's REST API,
+// naming each one that drifted.
+package bkcheck
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/buildkite/go-buildkite/v4"
+)
+
+// The clusters of the design, by role.
+const (
+	DefaultCluster = "default"
+	DeployCluster  = "deploy"
+)
+
+// The cluster rule types (Buildkite's rules API; public preview).
+const (
+	RuleTrigger       = "pipeline.trigger_build.pipeline"
+	RuleArtifactsRead = "pipeline.artifacts_read.pipeline"
+)
+
+// Settings are what the stack needs of Buildkite.
+type Settings struct {
+	Organization string     `json:"organization"`
+	Clusters     []Cluster  `json:"clusters"`
+	Pipelines    []Pipeline `json:"pipelines"`
+	Rules        []Rule     `json:"rules"`
+}
+
+// Cluster is one cluster and the queues it alone has.
+type Cluster struct {
+	Role string `json:"role"` // DefaultCluster or DeployCluster
+	// ID is the cluster's UUID when the stack knows it (the deploy
+	// cluster's, which the CI roles trust); the default cluster is found
+	// by its queues.
+	ID     string   `json:"id,omitempty"`
+	Queues []string `json:"queues"`
+}
+
+// Pipeline is one pipeline's cluster and GitHub settings.
+type Pipeline struct {
+	Slug    string `json:"slug"`
+	Cluster string `json:"cluster"` // a Cluster's Role
+	// Builds says which builds the repository's webhooks create: "code"
+	// (pushes, and pull requests when PullRequests) or "none" (only
+	// triggers, the UI and the API).
+	Builds       string `json:"builds"`
+	PullRequests bool   `json:"pullRequests"`
+	// Forks and PrefixForkBranches matter only with PullRequests.
+	Forks              bool `json:"forks,omitempty"`
+	PrefixForkBranches bool `json:"prefixForkBranches,omitempty"`
+	// BranchFilter, when set, is the only branch pushes build.
+	BranchFilter string `json:"branchFilter,omitempty"`
+}
+
+// Rule lets Source trigger, or read the artifacts of, Target.
+type Rule struct {
+	Type   string `json:"type"`
+	Source string `json:"source"` // pipeline slugs
+	Target string `json:"target"`
+}
+
+// Drift is one setting Buildkite does not have as declared.
+type Drift struct {
+	Setting   string
+	Want, Got string
+}
+
+func (d Drift) String() string {
+	return fmt.Sprintf("%s: want %s, got %s", d.Setting, d.Want, d.Got)
+}
+
+// Unseen is what the check cannot see through the API, said on every run.
+const Unseen = "Not checked (the API cannot show it): which cluster token the SSM parameters hold (token values are shown once, at creation), " +
+	"the pipelines' steps and their signatures (check them in each pipeline's settings after scripts/sign-steps), " +
+	"and the teams' permissions on the pipelines."
+
+// Check compares Buildkite with s and returns every drift, in a stable
+// order. An error means the API could not be read, not a drift.
+func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error) {
+	var drifts []Drift
+	drift := func(setting, want, got string) { drifts = append(drifts, Drift{setting, want, got}) }
+
+	clusters, err := list(func(o buildkite.ListOptions) ([]buildkite.Cluster, *buildkite.Response, error) {
+		return c.Clusters.List(ctx, s.Organization, &buildkite.ClustersListOptions{ListOptions: o})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	queues := map[string][]string{} // cluster ID -> queue keys
+	for _, cl := range clusters {
+		qs, err := list(func(o buildkite.ListOptions) ([]buildkite.ClusterQueue, *buildkite.Response, error) {
+			return c.ClusterQueues.List(ctx, s.Organization, cl.ID, &buildkite.ClusterQueuesListOptions{ListOptions: o})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list the queues of cluster %s: %w", cl.ID, err)
+		}
+		for _, q := range qs {
+			queues[cl.ID] = append(queues[cl.ID], q.Key)
+		}
+	}
+	clusterIDs := map[string]string{} // role -> ID
+	for _, want := range s.Clusters {
+		id := want.ID
+		setting := fmt.Sprintf("cluster %s", want.Role)
+		if id == "" && want.Role == DeployCluster {
+			// The roles trust this cluster's ID: it must be declared, not
+			// guessed from the queues.
+			got := "none"
+			if found := holding(queues, want.Queues); found != "" {
+				got = "none: the stack's deployClusterId is unset (the cluster " + found + " has the queues; set it if that is the one)"
+			}
+			drift(setting, "a cluster with the queues "+strings.Join(want.Queues, ", "), got)
+			continue
+		}
+		if id == "" {
+			id = holding(queues, want.Queues)
+		}
+		if id == "" {
+			drift(setting, "a cluster with the queues "+strings.Join(want.Queues, ", "), "none (the stack's deployClusterId is unset, or no cluster holds them)")
+			continue
+		}
+		if _, ok := queues[id]; !ok {
+			drift(setting, "cluster "+id, "no such cluster in "+s.Organization)
+			continue
+		}
+		clusterIDs[want.Role] = id
+		for _, q := range want.Queues {
+			var in []string
+			for cid, keys := range queues {
+				if slices.Contains(keys, q) {
+					in = append(in, cid)
+				}
+			}
+			sort.Strings(in)
+			if !slices.Equal(in, []string{id}) {
+				drift(fmt.Sprintf("%s queue %q", setting, q), "only in cluster "+id, "in "+orNone(in))
+			}
+		}
+	}
+
+	pipelineIDs := map[string]string{}
+	for _, want := range s.Pipelines {
+		name := "pipeline " + want.Slug
+		p, _, err := c.Pipelines.Get(ctx, s.Organization, want.Slug)
+		if err != nil {
+			drift(name, "to exist", "error: "+err.Error())
+			continue
+		}
+		pipelineIDs[want.Slug] = p.ID
+		if id, ok := clusterIDs[want.Cluster]; ok && p.ClusterID != id {
+			drift(name+" cluster", want.Cluster+" ("+id+")", orNone([]string{p.ClusterID}))
+		}
+		if want.Cluster != DeployCluster && p.ClusterID != "" && p.ClusterID == clusterIDs[DeployCluster] {
+			drift(name+" cluster", "not the deploy cluster", p.ClusterID)
+		}
+		gh, ok := p.Provider.Settings.(*buildkite.GitHubSettings)
+		if !ok {
+			drift(name+" provider", "github", p.Provider.ID)
+			continue
+		}
+		mode := gh.TriggerMode
+		if mode == "" {
+			mode = "code"
+		}
+		if mode != want.Builds {
+			drift(name+" provider_settings.trigger_mode", want.Builds, mode)
+		}
+		if want.Builds == "none" {
+			continue
+		}
+		if gh.BuildPullRequests != want.PullRequests {
+			drift(name+" provider_settings.build_pull_requests", fmt.Sprint(want.PullRequests), fmt.Sprint(gh.BuildPullRequests))
+		}
+		if want.PullRequests {
+			if gh.BuildPullRequestForks != want.Forks {
+				drift(name+" provider_settings.build_pull_request_forks", fmt.Sprint(want.Forks), fmt.Sprint(gh.BuildPullRequestForks))
+			}
+			if gh.PrefixPullRequestForkBranchNames != want.PrefixForkBranches {
+				drift(name+" provider_settings.prefix_pull_request_fork_branch_names", fmt.Sprint(want.PrefixForkBranches), fmt.Sprint(gh.PrefixPullRequestForkBranchNames))
+			}
+		}
+		if want.BranchFilter != "" && strings.TrimSpace(p.BranchConfiguration) != want.BranchFilter {
+			drift(name+" branch_configuration", want.BranchFilter, orNone([]string{p.BranchConfiguration}))
+		}
+	}
+
+	if len(s.Rules) > 0 {
+		rules, err := list(func(o buildkite.ListOptions) ([]buildkite.Rule, *buildkite.Response, error) {
+			return c.Rules.List(ctx, s.Organization, &buildkite.RulesListOptions{ListOptions: o})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list rules: %w", err)
+		}
+		for _, want := range s.Rules {
+			src, tgt := pipelineIDs[want.Source], pipelineIDs[want.Target]
+			found := slices.ContainsFunc(rules, func(r buildkite.Rule) bool {
+				return r.Type == want.Type && src != "" && r.SourceUUID == src && r.TargetUUID == tgt && r.Effect != "deny"
+			})
+			if !found {
+				drift(fmt.Sprintf("rule %s %s -> %s", want.Type, want.Source, want.Target), "present", "absent")
+			}
+		}
+	}
+	return drifts, nil
+}
+
+// list reads every page of a listing.
+func list[T any](page func(buildkite.ListOptions) ([]T, *buildkite.Response, error)) ([]T, error) {
+	var all []T
+	opts := buildkite.ListOptions{Page: 1, PerPage: 100}
+	for {
+		items, resp, err := page(opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if resp == nil || resp.NextPage == 0 || resp.NextPage == opts.Page {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// holding is the one cluster whose queues include all of want, or "".
+func holding(queues map[string][]string, want []string) string {
+	var found []string
+	for id, keys := range queues {
+		if !slices.ContainsFunc(want, func(q string) bool { return !slices.Contains(keys, q) }) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		return ""
+	}
+	return found[0]
+}
+
+func orNone(s []string) string {
+	s = slices.DeleteFunc(slices.Clone(s), func(v string) bool { return v == "" })
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

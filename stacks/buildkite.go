@@ -1,0 +1,55 @@
+package stacks
+
+import (
+	"encoding/json"
+
+	"mtrlz.dev/ci-infra/internal/bkcheck"
+)
+
+// BuildkiteSettings are the Buildkite settings the stack's trust rests on
+// (README, "On every pull request"): the default cluster with the test and
+// builder queues, the deploy cluster with its queue alone; this
+// repository's pipelines split between them; the release path's trigger
+// and artifact rules. The stack exports them (buildkiteSettings), nextSteps
+// tells the operator to make them, and cmd/buildkite-check compares them
+// with Buildkite.
+func (c *Config) BuildkiteSettings() bkcheck.Settings {
+	s := bkcheck.Settings{
+		Organization: c.BuildkiteOrg,
+		Clusters: []bkcheck.Cluster{
+			{Role: bkcheck.DefaultCluster, Queues: []string{c.AgentsQueue, c.BuildersQueue}},
+			{Role: bkcheck.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}},
+		},
+		Pipelines: []bkcheck.Pipeline{
+			// Every build of this repository, forks behind the gate, with
+			// fork branches prefixed so that no fork's branch reads "main".
+			{Slug: c.CIPipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", PullRequests: true, Forks: true, PrefixForkBranches: true},
+			// Pushes to the deploy branch only, never a pull request.
+			{Slug: c.CIDeployPipeline, Cluster: bkcheck.DeployCluster, Builds: "code", BranchFilter: c.CIDeployBranch},
+		},
+	}
+	if c.PublishPipeline != "" {
+		s.Pipelines = append(s.Pipelines,
+			// Only triggers create its builds.
+			bkcheck.Pipeline{Slug: c.PublishPipeline, Cluster: bkcheck.DeployCluster, Builds: "none"},
+			// The release builds the release branch only, and no pull
+			// request: its artifacts are what gets published.
+			bkcheck.Pipeline{Slug: c.ReleasePipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", BranchFilter: c.PublishBranch},
+		)
+		s.Rules = []bkcheck.Rule{
+			{Type: bkcheck.RuleTrigger, Source: c.ReleasePipeline, Target: c.PublishPipeline},
+			{Type: bkcheck.RuleArtifactsRead, Source: c.PublishPipeline, Target: c.ReleasePipeline},
+		}
+	}
+	return s
+}
+
+// buildkiteSettingsMap is BuildkiteSettings as the stack output holds it.
+func (c *Config) buildkiteSettingsMap() (map[string]any, error) {
+	raw, err := json.Marshal(c.BuildkiteSettings())
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
+}
