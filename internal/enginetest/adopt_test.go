@@ -86,7 +86,7 @@ func TestAdoptionImportsHandMadeResourcesWithoutReplacing(t *testing.T) {
 	}
 	assert.Equal(t, 4, count["aws:s3/bucketV2:BucketV2"], "three adopted buckets and the new log bucket, no duplicate")
 	assert.Equal(t, 4, count["aws:cloudformation/stack:Stack"], "the two hand-made stacks adopted; the burst builders' and the deploy agents' created")
-	assert.Equal(t, 2, count["aws:iam/policy:Policy"], "the adopted agent policy, no duplicate, and the publish role's boundary")
+	assert.Equal(t, 4, count["aws:iam/policy:Policy"], "the adopted agent policy, no duplicate, the publish role's boundary and the two agent boundaries")
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
 }
 
