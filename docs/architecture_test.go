@@ -27,7 +27,7 @@ var layers = []struct {
 	name     string
 	prefixes []string
 }{
-	{"entry points and tests", append([]string{".", "cmd/"}, testOnly...)},
+	{"entry points and tests", append([]string{".", "cmd/", "secrets"}, testOnly...)},
 	{"composition", []string{"stacks"}},
 	{"checks on a plan", []string{"policies", "internal/fleet", "internal/bkcheck"}},
 	{"what is deployed", []string{"components/", "agent"}},

@@ -46,7 +46,12 @@ func (c *Config) BuildkiteSettings() bkcheck.Settings {
 
 // buildkiteSettingsMap is BuildkiteSettings as the stack output holds it.
 func (c *Config) buildkiteSettingsMap() (map[string]any, error) {
-	raw, err := json.Marshal(c.BuildkiteSettings())
+	return toMap(c.BuildkiteSettings())
+}
+
+// toMap is a struct as a stack output holds it: its JSON form.
+func toMap(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

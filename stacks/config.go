@@ -88,13 +88,22 @@ type Config struct {
 	ManageOIDCProvider bool     `config:"manageOidcProvider"`
 	Adopt              AdoptIDs `config:"adopt"`
 
-	BuildkiteAgentToken pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
+	// SeparateSecrets keeps every secret value out of this stack, its
+	// config and its state: the stack of the same name of the project
+	// ci-infra-secrets (secrets/) writes the agent tokens and the secrets
+	// bucket's secret objects, which it finds through this stack's
+	// secretsNeeded output. Every pull request previews this stack with no
+	// key. False: the secrets below live here (the layout before issue 20).
+	SeparateSecrets bool `config:"separateSecrets"`
+
+	// The secrets. Each is nil when unset: Validate says which a layout
+	// needs, and which it refuses.
+	BuildkiteAgentToken *pulumi.StringOutput `config:"buildkiteAgentToken,secret"`
 	// BuildkiteDeployAgentToken is the deploy cluster's agent token: only
 	// the deploy agents' stack reads it.
-	BuildkiteDeployAgentToken pulumi.StringOutput `config:"buildkiteDeployAgentToken,secret"`
-	AgentSSHPrivateKey        pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
-	// Optional secrets are nil when unset; Validate says when one is needed.
-	BuildSafetyGitHubToken *pulumi.StringOutput `config:"buildSafetyGithubToken,secret"`
+	BuildkiteDeployAgentToken *pulumi.StringOutput `config:"buildkiteDeployAgentToken,secret"`
+	AgentSSHPrivateKey        *pulumi.StringOutput `config:"agentSshPrivateKey,secret"`
+	BuildSafetyGitHubToken    *pulumi.StringOutput `config:"buildSafetyGithubToken,secret"`
 	// Docker Hub: the builders push ci-* images there and every pipeline
 	// pulls them (the seed); safe builds log in.
 	DockerHubLogin    bool                 `config:"dockerHubLogin"`

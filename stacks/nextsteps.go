@@ -16,10 +16,13 @@ import (
 // mtrlz.dev, give the pipeline its role ARNs, and check that agents came up.
 func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.StringArrayOutput {
 	// The public half of a private key is not a secret.
-	publicKey := pulumi.Unsecret(cfg.AgentSSHPrivateKey).ApplyT(func(v any) string {
-		private, _ := v.(string)
-		return sshPublicKey(private)
-	}).(pulumi.StringOutput)
+	publicKey := pulumi.String("(the output agentSshPublicKey of the ci-infra-secrets stack: pulumi -C secrets stack output agentSshPublicKey)").ToStringOutput()
+	if !cfg.SeparateSecrets {
+		publicKey = pulumi.Unsecret(cfg.secretValue("agentSshPrivateKey")).ApplyT(func(v any) string {
+			private, _ := v.(string)
+			return sshPublicKey(private)
+		}).(pulumi.StringOutput)
+	}
 	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn, site.ValidationRecord, site.URL, access.PublishRoleArn).ApplyT(func(v []any) []string {
 		steps := []string{
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),

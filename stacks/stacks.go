@@ -122,6 +122,13 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SeparateSecrets {
+		needed, err := toMap(store.needed)
+		if err != nil {
+			return nil, err
+		}
+		outputs["secretsNeeded"] = pulumi.ToMap(needed)
+	}
 	for name, value := range map[string]pulumi.Input{
 		"ciPreviewRoleArn":          access.PreviewRoleArn,
 		"ciDeployRoleArn":           access.DeployRoleArn,
@@ -140,7 +147,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"secretsLogBucketName":      store.secretsLogs.Name,
 		"bootstrapScriptUrl":        store.config.ObjectURLs[agent.BootstrapKey],
 		"agentPolicyArn":            store.policy.Arn,
-		"agentTokenParameter":       store.token.Path,
+		"agentTokenParameter":       store.tokenPath,
 		"internalZoneId":            internal.ZoneID,
 		"downloadsBucketName":       dl.bucket.Name,
 		"downloadsUrl":              dl.site.URL,
@@ -155,9 +162,14 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 type storage struct {
 	secretsLogs, secrets, config *bucket.Bucket
 	policy                       *agentstack.AgentPolicy
-	token                        *agentstack.AgentToken
-	deployToken                  *agentstack.AgentToken // the deploy cluster's, for the deploy agents alone
-	tokenDir                     string                 // the SSM path the deploy role may write
+	// The token parameters' names and ARNs: the default cluster's, and the
+	// deploy cluster's, which the deploy agents alone read.
+	tokenPath, deployTokenPath pulumi.StringInput
+	tokenARN, deployTokenARN   pulumi.StringInput
+	tokenDir                   string // the SSM path the deploy role may write
+	// needed is where each secret goes; with separateSecrets another
+	// stack writes them there.
+	needed SecretsNeeded
 }
 
 // declareStorage declares the secrets bucket (the build-safety gate, the
@@ -187,23 +199,15 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 	if err != nil {
 		return nil, err
 	}
+	s.tokenDir = fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
+	s.needed = cfg.secretsNeeded(s.tokenDir)
+	// Its secret objects too, unless another stack writes them
+	// (separateSecrets): then this stack holds no secret value at all.
 	secretObjects := []bucket.Object{
-		{Key: agent.PrivateSSHKeyKey, Content: cfg.AgentSSHPrivateKey},
 		{Key: agent.EnvKey, Content: pulumi.String(hook), ContentType: "text/x-shellscript"},
 	}
-	if cfg.ForkBuildsFromTeam {
-		secretObjects = append(secretObjects, bucket.Object{Key: agent.BuildSafetyTokenKey, Content: *cfg.BuildSafetyGitHubToken})
-	}
-	if cfg.DockerHubLogin {
-		// The stack's docker-login plugin logs in during pre-command with
-		// DOCKER_LOGIN_USER and DOCKER_LOGIN_PASSWORD. Both reach a job only
-		// after the gate (env is eval'd before them) and the guard passed.
-		user := cfg.DockerHubUser.ApplyT(func(u string) string {
-			return "DOCKER_LOGIN_USER=" + agent.ShellQuote(u) + "\n"
-		}).(pulumi.StringOutput)
-		secretObjects = append(secretObjects,
-			bucket.Object{Key: agent.EnvironmentKey, Content: user},
-			bucket.Object{Key: agent.DockerPasswordKey, Content: *cfg.DockerHubPassword})
+	if !cfg.SeparateSecrets {
+		secretObjects = append(secretObjects, s.needed.objects(cfg.secretValue)...)
 	}
 	s.secrets, err = bucket.New(ctx, nameSecrets, bucket.Args{
 		Name:       cfg.SecretsBucketName(),
@@ -212,7 +216,7 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 		Objects:    secretObjects,
 		ImportID:   cfg.Adopt[nameSecrets],
 		Protect:    true,
-		Tags:       label.Merge(tags, map[string]string{"role": "secrets"}),
+		Tags:       label.Merge(tags, secretsRole),
 	})
 	if err != nil {
 		return nil, err
@@ -253,23 +257,21 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 		return nil, err
 	}
 
-	s.tokenDir = fmt.Sprintf("/%s/%s/", ctx.Project(), ctx.Stack())
-	s.token, err = agentstack.NewToken(ctx, "agent-token", agentstack.TokenArgs{
-		Path:  s.tokenDir + "buildkite-agent-token",
-		Token: cfg.BuildkiteAgentToken,
-		Tags:  tags,
-	})
+	if cfg.SeparateSecrets {
+		// The parameters are the ci-infra-secrets stack's; their names and
+		// ARNs are derived (IAM evaluates "*" as this account).
+		s.tokenPath = pulumi.String(s.needed.tokenPath("buildkiteAgentToken"))
+		s.deployTokenPath = pulumi.String(s.needed.tokenPath("buildkiteDeployAgentToken"))
+		s.tokenARN = pulumi.String(parameterARN(cfg.Region, s.needed.tokenPath("buildkiteAgentToken")))
+		s.deployTokenARN = pulumi.String(parameterARN(cfg.Region, s.needed.tokenPath("buildkiteDeployAgentToken")))
+		return &s, nil
+	}
+	tokens, err := s.needed.declareTokens(ctx, cfg.secretValue, tags, false)
 	if err != nil {
 		return nil, err
 	}
-	s.deployToken, err = agentstack.NewToken(ctx, "deploy-agent-token", agentstack.TokenArgs{
-		Path:  s.tokenDir + "buildkite-deploy-agent-token",
-		Token: cfg.BuildkiteDeployAgentToken,
-		Tags:  tags,
-	})
-	if err != nil {
-		return nil, err
-	}
+	s.tokenPath, s.tokenARN = tokens["buildkiteAgentToken"].Path, tokens["buildkiteAgentToken"].Arn
+	s.deployTokenPath, s.deployTokenARN = tokens["buildkiteDeployAgentToken"].Path, tokens["buildkiteDeployAgentToken"].Arn
 	return &s, nil
 }
 
@@ -353,7 +355,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	// token, from IAM writes and from signing (agentstack.BoundaryDocument).
 	agentBoundary, err := agentstack.NewBoundary(ctx, nameAgentBoundary, agentstack.BoundaryArgs{
 		Name:                agentBoundaryName(ctx),
-		DeniedParameterARNs: []pulumi.StringInput{store.deployToken.Arn},
+		DeniedParameterARNs: []pulumi.StringInput{store.deployTokenARN},
 		Tags:                tags,
 	})
 	if err != nil {
@@ -361,7 +363,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	}
 	deployBoundary, err := agentstack.NewBoundary(ctx, nameDeployAgentBoundary, agentstack.BoundaryArgs{
 		Name:                deployAgentBoundaryName(ctx),
-		DeniedParameterARNs: []pulumi.StringInput{store.token.Arn},
+		DeniedParameterARNs: []pulumi.StringInput{store.tokenARN},
 		Tags:                tags,
 	})
 	if err != nil {
@@ -374,7 +376,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		ManagedPolicyARN:   store.policy.Arn,
 		BootstrapScriptURL: store.config.ObjectURLs[agent.BootstrapKey],
 		SecretsBucket:      store.secrets.Name,
-		AgentTokenPath:     store.token.Path,
+		AgentTokenPath:     store.tokenPath,
 		VpcID:              net.VpcID,
 		SubnetIDs:          net.SubnetIDs,
 		ServiceRoleARN:     access.StackServiceRoleArn,
@@ -441,7 +443,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	deployArgs.InstanceRoleBoundaryARN = deployBoundary.Arn
 	// The deploy cluster's token: no other stack's instance role can read
 	// it, so no job elsewhere can start an agent in that cluster.
-	deployArgs.AgentTokenPath = store.deployToken.Path
+	deployArgs.AgentTokenPath = store.deployTokenPath
 	deployArgs.ImportID = cfg.Adopt[nameDeployers]
 	deployArgs.Tags = label.Merge(tags, map[string]string{"role": "deploy-agents"})
 	if f.deployers, err = agentstack.New(ctx, nameDeployers, deployArgs); err != nil {
@@ -475,6 +477,10 @@ func declareGitHub(ctx *pulumi.Context, cfg *Config) (pulumi.StringOutput, error
 	}
 	return trusted.Slug, nil
 }
+
+// secretsRole tags the secrets bucket and its objects, in whichever stack
+// writes them.
+var secretsRole = map[string]string{"role": "secrets"}
 
 // publish is the publish role's config, or nil.
 func publish(cfg *Config, distributionARN pulumi.StringOutput) *ciaccess.Publish {

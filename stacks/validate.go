@@ -5,6 +5,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -179,11 +180,6 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	for _, err := range maintainerErrs {
 		bad("trustedTeamMaintainers", "%v", err)
 	}
-	// An empty team is safe: the gate asks GitHub, and nobody is a member.
-	if c.ForkBuildsFromTeam && c.BuildSafetyGitHubToken == nil {
-		bad("buildSafetyGithubToken", "is needed when forkBuildsFromTeam is true, its default (a read-only token that can read %s's team memberships); run `%s`, or set forkBuildsFromTeam to false to refuse every fork build", c.GitHubOrg, setHint("buildSafetyGithubToken", true))
-	}
-
 	seen := map[string]bool{}
 	webhooks := false
 	for i, r := range c.Repositories {
@@ -204,15 +200,71 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	if c.AdoptGuardrails && !c.ManageGitHub {
 		bad("adoptGuardrails", "is true but manageGitHub is false: a stack that does not manage GitHub adopts nothing there")
 	}
+	c.validateSecrets(bad, webhooks)
+}
+
+// SecretKeys are the secrets this stack's layout and config need, by key:
+// the tokens and the SSH key always, the others as forkBuildsFromTeam,
+// dockerHubLogin and the webhooks ask. With separateSecrets the
+// ci-infra-secrets stack needs exactly these (secretsNeeded).
+func (c *Config) SecretKeys() []string {
+	keys := []string{"buildkiteAgentToken", "buildkiteDeployAgentToken", "agentSshPrivateKey"}
+	if c.ForkBuildsFromTeam {
+		keys = append(keys, "buildSafetyGithubToken")
+	}
 	if c.DockerHubLogin {
-		for key, v := range map[string]*pulumi.StringOutput{"dockerHubUser": c.DockerHubUser, "dockerHubPassword": c.DockerHubPassword} {
-			if v == nil {
-				bad(key, "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); run `%s`, or set dockerHubLogin to false", setHint(key, true))
-			}
+		keys = append(keys, "dockerHubUser", "dockerHubPassword")
+	}
+	for _, r := range c.Repositories {
+		if len(r.Webhooks) > 0 {
+			keys = append(keys, "webhookSecret")
+			break
 		}
 	}
-	if webhooks && c.WebhookSecret == nil {
-		bad("webhookSecret", "is needed to sign the configured webhooks; run `%s`", setHint("webhookSecret", true))
+	return keys
+}
+
+// secrets maps each secret key to its value (nil when unset).
+func (c *Config) secrets() map[string]*pulumi.StringOutput {
+	return map[string]*pulumi.StringOutput{
+		"buildkiteAgentToken": c.BuildkiteAgentToken, "buildkiteDeployAgentToken": c.BuildkiteDeployAgentToken,
+		"agentSshPrivateKey": c.AgentSSHPrivateKey, "buildSafetyGithubToken": c.BuildSafetyGitHubToken,
+		"dockerHubUser": c.DockerHubUser, "dockerHubPassword": c.DockerHubPassword, "webhookSecret": c.WebhookSecret,
+	}
+}
+
+// why says what needs a secret key, for the error that asks for it.
+var why = map[string]string{
+	"buildkiteAgentToken":       "is needed: the default cluster's agent token, which every stack but the deploy agents' registers with",
+	"buildkiteDeployAgentToken": "is needed: the deploy cluster's agent token (deployClusterId)",
+	"agentSshPrivateKey":        "is needed: the key the agents clone with",
+	"buildSafetyGithubToken":    "is needed when forkBuildsFromTeam is true, its default (a read-only token that can read the team's memberships); or set forkBuildsFromTeam to false to refuse every fork build",
+	"dockerHubUser":             "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); or set dockerHubLogin to false",
+	"dockerHubPassword":         "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); or set dockerHubLogin to false",
+	"webhookSecret":             "is needed to sign the configured webhooks",
+}
+
+// validateSecrets holds each layout to its secrets: with separateSecrets
+// none may be set here (a pull request previews this stack), and webhooks,
+// which carry one, are not declared here; otherwise each one the config
+// needs must be set.
+func (c *Config) validateSecrets(bad func(key, format string, args ...any), webhooks bool) {
+	values := c.secrets()
+	if c.SeparateSecrets {
+		for _, key := range slices.Sorted(maps.Keys(values)) {
+			if values[key] != nil {
+				bad(key, "holds a secret, and this stack keeps none (separateSecrets is true): run `pulumi config rm %s` here and `pulumi -C secrets config set --secret %s <value>` on the ci-infra-secrets stack of the same name", key, key)
+			}
+		}
+		if webhooks {
+			bad("repositories", "a webhook carries webhookSecret, which this stack does not hold (separateSecrets is true): declare no webhooks here (the ci-infra-secrets stack does not declare them yet)")
+		}
+		return
+	}
+	for _, key := range c.SecretKeys() {
+		if values[key] == nil {
+			bad(key, "%s; run `%s`", why[key], setHint(key, true))
+		}
 	}
 }
 

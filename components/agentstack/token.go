@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"mtrlz.dev/ci-infra/components/adopt"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -32,6 +33,9 @@ type TokenArgs struct {
 	Token pulumi.StringInput
 	// Tags are added to the parameter.
 	Tags map[string]string
+	// ImportID adopts an existing parameter (its name): a stack taking the
+	// token over from another.
+	ImportID string
 }
 
 // AgentToken is the stored token.
@@ -72,7 +76,7 @@ func NewToken(ctx *pulumi.Context, name string, args TokenArgs, opts ...pulumi.R
 		Value:       pulumi.ToSecret(args.Token).(pulumi.StringOutput),
 		Description: pulumi.String("Buildkite agent registration token, read by the Elastic CI Stack instances."),
 		Tags:        pulumi.ToStringMap(args.Tags),
-	}, pulumi.Parent(t), pulumi.Protect(true))
+	}, pulumi.Parent(t), pulumi.Protect(true), adopt.Option(args.ImportID))
 	if err != nil {
 		return nil, err
 	}

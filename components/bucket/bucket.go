@@ -105,18 +105,7 @@ func (a Args) Validate() error {
 			errs = append(errs, fmt.Errorf("AcceptLogsFrom: %w", err))
 		}
 	}
-	seen := map[string]bool{}
-	for _, o := range a.Objects {
-		switch {
-		case o.Key == "":
-			errs = append(errs, errors.New("an object has an empty Key"))
-		case seen[o.Key]:
-			errs = append(errs, fmt.Errorf("object key %q is listed twice", o.Key))
-		case o.Content == nil:
-			errs = append(errs, fmt.Errorf("object %q has no Content", o.Key))
-		}
-		seen[o.Key] = true
-	}
+	errs = append(errs, a.validateObjects())
 	return errors.Join(errs...)
 }
 
@@ -296,4 +285,22 @@ func newLifecycle(ctx *pulumi.Context, name string, bucket *s3.BucketV2, version
 		Rules:  rules,
 	}, opts...)
 	return err
+}
+
+// validateObjects checks the objects' keys and contents.
+func (a Args) validateObjects() error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, o := range a.Objects {
+		switch {
+		case o.Key == "":
+			errs = append(errs, errors.New("an object has an empty Key"))
+		case seen[o.Key]:
+			errs = append(errs, fmt.Errorf("object key %q is listed twice", o.Key))
+		case o.Content == nil:
+			errs = append(errs, fmt.Errorf("object %q has no Content", o.Key))
+		}
+		seen[o.Key] = true
+	}
+	return errors.Join(errs...)
 }

@@ -57,12 +57,17 @@ func resolve(project *workspace.Project, stackConfig config.Map, stack string) (
 		opts.Config[full] = v
 	}
 
+	// A stack that keeps its secrets in another stack (separateSecrets)
+	// gets no stand-in for them: it must hold none.
+	separate := opts.Config[name+":"+SeparateSecretsKey] == "true"
 	for key, schema := range project.Config {
 		full := name + ":" + key
 		if _, set := opts.Config[full]; set {
 			continue
 		}
 		switch {
+		case (schema.Secret || IsOptionalSecret(schema.Description, schema.Default)) && separate:
+			continue
 		case schema.Secret, IsOptionalSecret(schema.Description, schema.Default):
 			secret[full] = true
 			opts.Placeholders = append(opts.Placeholders, full)
@@ -83,6 +88,10 @@ func resolve(project *workspace.Project, stackConfig config.Map, stack string) (
 	sort.Strings(opts.Placeholders)
 	return opts, nil
 }
+
+// SeparateSecretsKey is the project key that says a stack keeps its
+// secrets in another stack (stacks.Config.SeparateSecrets).
+const SeparateSecretsKey = "separateSecrets"
 
 // OptionalSecretMark starts the description of a secret key that only some
 // configurations need. Pulumi.yaml declares such a key with an empty default

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 
@@ -23,6 +24,9 @@ type Mocks struct {
 	Stack   string
 	Region  string
 	Account string
+	// References are the outputs of the stacks a program reads through a
+	// StackReference, by the referenced stack's name.
+	References map[string]map[string]any
 
 	mu       sync.Mutex
 	recorded []Resource
@@ -63,6 +67,24 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.recorded = append(m.recorded, r)
 	m.mu.Unlock()
 
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		// Read, not created: the referenced stack's outputs.
+		name := args.Inputs["name"].StringValue()
+		// As the engine would read them from the stack's state: plain JSON.
+		raw, err := json.Marshal(m.References[name])
+		if err != nil {
+			return "", nil, err
+		}
+		var outputs map[string]any
+		if err := json.Unmarshal(raw, &outputs); err != nil {
+			return "", nil, err
+		}
+		return name, resource.PropertyMap{
+			"name":              resource.NewStringProperty(name),
+			"outputs":           resource.NewObjectProperty(resource.NewPropertyMapFromMap(outputs)),
+			"secretOutputNames": resource.NewArrayProperty(nil),
+		}, nil
+	}
 	if !args.Custom {
 		return "", resource.PropertyMap{}, nil
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	Secrets []string
 	// Placeholders lists the secret keys whose value is a placeholder.
 	Placeholders []string
+	// References are the outputs of the stacks the program reads through
+	// a StackReference, by fully qualified stack name
+	// ("organization/ci-infra/prod").
+	References map[string]map[string]any
 }
 
 // Run runs program under mocks and returns what it would register. An error
@@ -76,7 +80,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
-	mocks := &Mocks{Project: opts.Project, Stack: opts.Stack, Region: region, Account: PlaceholderAccount}
+	mocks := &Mocks{Project: opts.Project, Stack: opts.Stack, Region: region, Account: PlaceholderAccount, References: opts.References}
 	p := &Plan{
 		Project:      opts.Project,
 		Stack:        opts.Stack,

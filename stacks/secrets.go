@@ -1,0 +1,227 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"mtrlz.dev/ci-infra/agent"
+	"mtrlz.dev/ci-infra/components/agentstack"
+	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/label"
+)
+
+// SecretPlace is where one secret config value is written: an SSM
+// parameter (the agent tokens) or an object of the secrets bucket.
+type SecretPlace struct {
+	// Key is the secret's config key, e.g. "buildkiteAgentToken".
+	Key string `json:"key"`
+	// Name is the component's logical name, e.g. "agent-token", or the
+	// object's key.
+	Name string `json:"name"`
+	// Parameter is the SSM parameter's name, for a token.
+	Parameter string `json:"parameter,omitempty"`
+	// Object is the key of the secrets bucket's object, and EnvVar, when
+	// set, makes its content `EnvVar=<quoted value>` (an env file).
+	Object string `json:"object,omitempty"`
+	EnvVar string `json:"envVar,omitempty"`
+}
+
+// SecretsNeeded is what a stack needs written, and where: the main stack
+// exports it (output secretsNeeded) when it keeps no secret itself, and
+// the ci-infra-secrets stack of the same name writes it.
+type SecretsNeeded struct {
+	Region string        `json:"region"`
+	Bucket string        `json:"bucket"`
+	Places []SecretPlace `json:"places"`
+}
+
+// secretsNeeded lists every place of a secret for this config: one table
+// for both layouts.
+func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
+	places := map[string]SecretPlace{
+		"buildkiteAgentToken":       {Name: "agent-token", Parameter: tokenDir + "buildkite-agent-token"},
+		"buildkiteDeployAgentToken": {Name: "deploy-agent-token", Parameter: tokenDir + "buildkite-deploy-agent-token"},
+		"agentSshPrivateKey":        {Name: agent.PrivateSSHKeyKey, Object: agent.PrivateSSHKeyKey},
+		"buildSafetyGithubToken":    {Name: agent.BuildSafetyTokenKey, Object: agent.BuildSafetyTokenKey},
+		"dockerHubUser":             {Name: agent.EnvironmentKey, Object: agent.EnvironmentKey, EnvVar: "DOCKER_LOGIN_USER"},
+		"dockerHubPassword":         {Name: agent.DockerPasswordKey, Object: agent.DockerPasswordKey},
+	}
+	n := SecretsNeeded{Region: c.Region, Bucket: c.SecretsBucketName()}
+	for _, key := range c.SecretKeys() {
+		if p, ok := places[key]; ok {
+			p.Key = key
+			n.Places = append(n.Places, p)
+		}
+	}
+	return n
+}
+
+// tokenPaths are the two token parameters' names.
+func (n SecretsNeeded) tokenPath(key string) string {
+	for _, p := range n.Places {
+		if p.Key == key {
+			return p.Parameter
+		}
+	}
+	return ""
+}
+
+// objects are the secrets bucket's secret objects, with their values.
+func (n SecretsNeeded) objects(value func(key string) pulumi.StringOutput) []bucket.Object {
+	var out []bucket.Object
+	for _, p := range n.Places {
+		if p.Object == "" {
+			continue
+		}
+		content := value(p.Key)
+		if p.EnvVar != "" {
+			envVar := p.EnvVar
+			content = content.ApplyT(func(v string) string {
+				return envVar + "=" + agent.ShellQuote(v) + "\n"
+			}).(pulumi.StringOutput)
+		}
+		out = append(out, bucket.Object{Key: p.Object, Content: content})
+	}
+	return out
+}
+
+// declareTokens declares the token parameters of n.
+func (n SecretsNeeded) declareTokens(ctx *pulumi.Context, value func(key string) pulumi.StringOutput, tags map[string]string, adoptExisting bool, opts ...pulumi.ResourceOption) (map[string]*agentstack.AgentToken, error) {
+	tokens := map[string]*agentstack.AgentToken{}
+	for _, p := range n.Places {
+		if p.Parameter == "" {
+			continue
+		}
+		importID := ""
+		if adoptExisting {
+			importID = p.Parameter
+		}
+		t, err := agentstack.NewToken(ctx, p.Name, agentstack.TokenArgs{Path: p.Parameter, Token: value(p.Key), Tags: tags, ImportID: importID}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		tokens[p.Key] = t
+	}
+	return tokens, nil
+}
+
+// SecretsProject is the project of the stacks that hold the secrets of a
+// main stack with separateSecrets (secrets/Pulumi.yaml).
+const SecretsProject = "ci-infra-secrets"
+
+// RunSecrets is the program of a ci-infra-secrets stack: it reads the main
+// stack of the same name (a StackReference to its secretsNeeded output),
+// then writes each secret there from its own config, where they are
+// encrypted with its own key. Only operators and the deploy pipeline run
+// it; no pull request previews it.
+func RunSecrets(ctx *pulumi.Context) error {
+	outputs, err := BuildSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
+}
+
+// BuildSecrets declares the secrets stack's resources and returns its
+// outputs.
+func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
+	main := config.Get(ctx, "mainStack")
+	if main == "" {
+		main = ctx.Stack()
+	}
+	ref, err := pulumi.NewStackReference(ctx, "main", &pulumi.StackReferenceArgs{
+		Name: pulumi.String(fmt.Sprintf("%s/%s/%s", ctx.Organization(), mainProject, main)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	details, err := ref.GetOutputDetails("secretsNeeded")
+	if err != nil {
+		return nil, fmt.Errorf("read the stack %s of %s: %w", main, mainProject, err)
+	}
+	if details == nil || details.Value == nil {
+		return nil, fmt.Errorf("the stack %s of %s has no secretsNeeded output: set ci-infra:separateSecrets to true there and run pulumi up, first with the agent stacks excluded (README, \"From a laptop\")", main, mainProject)
+	}
+	raw, err := json.Marshal(details.Value)
+	if err != nil {
+		return nil, err
+	}
+	var needed SecretsNeeded
+	if err := json.Unmarshal(raw, &needed); err != nil {
+		return nil, fmt.Errorf("the secretsNeeded output of %s: %w", main, err)
+	}
+
+	// Every secret the main stack needs, from this stack's config: all
+	// missing ones are named at once, before anything is declared.
+	values := map[string]pulumi.StringOutput{}
+	var problems []error
+	for _, p := range needed.Places {
+		full := ctx.Project() + ":" + p.Key
+		raw, ok := ctx.GetConfig(full)
+		switch {
+		case !ok || raw == "":
+			problems = append(problems, fmt.Errorf("%s: not set; the stack %s needs it; run `pulumi -C secrets config set --secret %s <value>`", full, main, p.Key))
+		case !ctx.IsConfigSecret(full):
+			problems = append(problems, fmt.Errorf("%s: is stored in plain text; run `pulumi -C secrets config set --secret %s <value>`", full, p.Key))
+		default:
+			values[p.Key] = config.GetSecret(ctx, p.Key)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, configError(problems)
+	}
+	value := func(key string) pulumi.StringOutput { return values[key] }
+	adoptExisting := config.GetBool(ctx, "adoptExisting")
+	tags := label.Base(mainProject, main)
+
+	// The main stack's region, from its output: one fact, one place.
+	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(needed.Region)})
+	if err != nil {
+		return nil, err
+	}
+	in := pulumi.Providers(provider)
+	if _, err := needed.declareTokens(ctx, value, tags, adoptExisting, in); err != nil {
+		return nil, err
+	}
+	if objects := needed.objects(value); len(objects) > 0 {
+		if _, err := bucket.NewObjects(ctx, nameSecrets, bucket.ObjectsArgs{
+			// The tags the secrets bucket gave them in the main stack.
+			Bucket: needed.Bucket, Objects: objects, Adopt: adoptExisting, Tags: label.Merge(tags, secretsRole),
+		}, in); err != nil {
+			return nil, err
+		}
+	}
+	outputs := pulumi.Map{"mainStack": pulumi.String(main)}
+	if key, ok := values["agentSshPrivateKey"]; ok {
+		outputs["agentSshPublicKey"] = pulumi.Unsecret(key).ApplyT(func(v any) string {
+			private, _ := v.(string)
+			return sshPublicKey(private)
+		}).(pulumi.StringOutput)
+	}
+	return outputs, nil
+}
+
+// mainProject is the project of the main stacks.
+const mainProject = "ci-infra"
+
+// secretValue is a secret of this stack's own config (the layout without
+// separateSecrets, where Validate has made sure each needed one is set).
+func (c *Config) secretValue(key string) pulumi.StringOutput {
+	if v := c.secrets()[key]; v != nil {
+		return *v
+	}
+	return pulumi.String("").ToStringOutput()
+}
+
+// parameterARN is an SSM parameter's ARN in this account ("*": IAM
+// evaluates a policy in its own account; no account ID is written).
+func parameterARN(region, name string) string {
+	return fmt.Sprintf("arn:aws:ssm:%s:*:parameter%s", region, name)
+}
