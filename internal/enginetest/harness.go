@@ -37,6 +37,8 @@ type Tools struct {
 	Bin     string
 	OPA     string
 	Program string
+	// SecretsProgram is the ci-infra-secrets project's program (secrets/).
+	SecretsProgram string
 }
 
 // OPAPlugin is where Pulumi CLI v3.274.1 keeps the OPA language plugin it
@@ -90,6 +92,7 @@ func buildTools() (Tools, error) {
 		{"build", "-o", filepath.Join(bin, "pulumi-language-go"), "./internal/testplugins/languagego"},
 		{"build", "-o", opa, "-ldflags", "-X main.version=" + testenv.OPAPluginVersion, "./internal/testplugins/opa"},
 		{"build", "-o", filepath.Join(bin, "program"), "."},
+		{"build", "-o", filepath.Join(bin, "secrets-program"), "./secrets"},
 	}
 	for _, args := range builds {
 		if _, err := command(root, nil, "go", args...); err != nil {
@@ -101,7 +104,7 @@ func buildTools() (Tools, error) {
 			return Tools{}, err
 		}
 	}
-	return Tools{Bin: bin, OPA: opa, Program: filepath.Join(bin, "program")}, nil
+	return Tools{Bin: bin, OPA: opa, Program: filepath.Join(bin, "program"), SecretsProgram: filepath.Join(bin, "secrets-program")}, nil
 }
 
 // providerVersions reads the versions of the provider SDKs the program is
@@ -167,7 +170,7 @@ func NewProject(t testing.TB) *Project {
 		"PULUMI_SKIP_UPDATE_CHECK=1",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		fakecloud.EnvDir+"="+p.Cloud.Dir,
-		"CI_INFRA_PROGRAM="+tl.Program,
+		"CI_INFRA_PROGRAM=ci-infra="+tl.Program+",ci-infra-secrets="+tl.SecretsProgram,
 	)
 	return p
 }

@@ -197,7 +197,8 @@ func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 
 // findByImportID finds a resource by the other ID its provider imports it
 // by: a team by its slug, a branch protection rule (whose ID is a node ID)
-// by <repository>:<pattern>.
+// by <repository>:<pattern>, an S3 object (whose ID is its key) by
+// <bucket>/<key> (pulumi-aws BucketObjectv2, "Import").
 func (p *Provider) findByImportID(typ, id string) (Record, bool, error) {
 	var match func(resource.PropertyMap) bool
 	switch typ {
@@ -206,6 +207,10 @@ func (p *Provider) findByImportID(typ, id string) (Record, bool, error) {
 	case "github:index/branchProtection:BranchProtection":
 		match = func(in resource.PropertyMap) bool {
 			return stringInput(in, "repositoryId")+":"+stringInput(in, "pattern") == id
+		}
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		match = func(in resource.PropertyMap) bool {
+			return stringInput(in, "bucket")+"/"+stringInput(in, "key") == id
 		}
 	default:
 		return Record{}, false, nil

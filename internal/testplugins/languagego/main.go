@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
@@ -32,9 +33,25 @@ import (
 	"mtrlz.dev/ci-infra/internal/testplugins"
 )
 
-// EnvProgram names a prebuilt program binary to run instead of building the
-// program directory: the engine tests build it once for many runs.
+// EnvProgram names the prebuilt program binaries to run instead of
+// building the program directory, by project:
+// "ci-infra=/bin/a,ci-infra-secrets=/bin/b" (a bare path serves every
+// project). The engine tests build them once for many runs.
 const EnvProgram = "CI_INFRA_PROGRAM"
+
+// programFor is the prebuilt binary of a project, or "".
+func programFor(project string) string {
+	value := os.Getenv(EnvProgram)
+	if !strings.Contains(value, "=") {
+		return value
+	}
+	for _, entry := range strings.Split(value, ",") {
+		if name, path, ok := strings.Cut(entry, "="); ok && name == project {
+			return path
+		}
+	}
+	return ""
+}
 
 // exitLoggedError is the status a Go program exits with after it reported
 // its error to the engine itself (sdk/go/common/constant.ExitStatusLoggedError).
@@ -90,7 +107,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if dir == "" {
 		dir = req.GetPwd()
 	}
-	binary := os.Getenv(EnvProgram)
+	binary := programFor(req.GetProject())
 	if binary == "" {
 		out, err := os.MkdirTemp("", "testlanghost-")
 		if err != nil {
