@@ -17,9 +17,19 @@ import (
 // committed plan (cmd/plan keeps it equal to what the program plans).
 func prodInputs(t *testing.T) []Input {
 	t.Helper()
-	p, err := plan.ReadDocument(testenv.ProdPlan(t))
+	raw := testenv.ProdPlan(t)
+	p, err := plan.ReadDocument(raw)
 	require.NoError(t, err)
-	return Inputs(p)
+	// And the secrets stack's, which writes prod's tokens and secret
+	// objects: the pack checks both stacks.
+	var doc struct {
+		SecretsStack json.RawMessage `json:"secretsStack"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.NotEmpty(t, doc.SecretsStack, "the committed plan has prod's secrets stack")
+	secrets, err := plan.ReadDocument(doc.SecretsStack)
+	require.NoError(t, err)
+	return append(Inputs(p), Inputs(secrets)...)
 }
 
 func load(t *testing.T) *Pack {

@@ -106,7 +106,7 @@ func TestNextStepsGiveThePublicKeyNotThePrivateOne(t *testing.T) {
 	require.NoError(t, err)
 	public := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 
-	opts := plantest.StackOptions(t, "prod")
+	opts := plantest.SecretsInStackOptions(t, "prod")
 	opts.Config["ci-infra:agentSshPrivateKey"] = private
 	p, err := plan.Run(Build, opts)
 	require.NoError(t, err)

@@ -209,11 +209,19 @@ func LoadConfig(ctx *pulumi.Context, keys []string) (*Config, error) {
 			}
 		}
 	}
+	if raw, _ := ctx.GetConfig(githubTokenKey); raw != "" && c.SeparateSecrets {
+		problems = append(problems, fmt.Errorf("%s: is in this stack's config, which holds no secret (%s:separateSecrets is true): run `pulumi config rm %s`, and pass the token as GITHUB_TOKEN to `pulumi up` (a preview needs none)", githubTokenKey, ctx.Project(), githubTokenKey))
+	}
 	if len(problems) > 0 {
 		return nil, configError(problems)
 	}
 	return &c, nil
 }
+
+// githubTokenKey is the GitHub provider's credential in stack config. The
+// provider reads GITHUB_TOKEN when it is unset, which is how operators and
+// the deploy job pass it.
+const githubTokenKey = "github:token"
 
 func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 	if f.Secret {

@@ -12,10 +12,12 @@ import (
 )
 
 // badConfig runs the program with the production config changed by edit and
-// returns the error, after checking that nothing was registered.
+// returns the error, after checking that nothing was registered. The
+// stack holds its secrets (separateSecrets false), so that the rows about
+// a missing or plaintext secret apply; the others hold in both layouts.
 func badConfig(t *testing.T, edit func(cfg map[string]string, secrets *[]string)) error {
 	t.Helper()
-	opts := plantest.StackOptions(t, "prod")
+	opts := plantest.SecretsInStackOptions(t, "prod")
 	edit(opts.Config, &opts.Secrets)
 	p, err := plan.Run(Build, opts)
 	require.Error(t, err)

@@ -218,7 +218,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 // So no job outside the deploy agents can register an agent in the deploy
 // cluster. The preview role is denied both (components/ciaccess).
 func TestOnlyTheDeployAgentsReadTheDeployToken(t *testing.T) {
-	p := prodPlan(t)
+	p := prodWithSecretsPlan(t)
 	path := func(name string) string {
 		param, err := p.Get("aws:ssm/parameter:Parameter", name)
 		require.NoError(t, err)

@@ -29,7 +29,7 @@ func TestProdTrustedTeamAndGuardrails(t *testing.T) {
 }
 
 func TestProdBuildSafetyHook(t *testing.T) {
-	p := prodPlan(t)
+	p := prodWithSecretsPlan(t)
 	env, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-env")
 	require.NoError(t, err)
 	assert.Equal(t, "env", env.Input("key"))
@@ -48,7 +48,7 @@ func TestProdBuildSafetyHook(t *testing.T) {
 }
 
 func TestTrustingStack(t *testing.T) {
-	opts := plantest.StackOptions(t, "prod")
+	opts := plantest.SecretsInStackOptions(t, "prod")
 	opts.Config["ci-infra:trustedTeamMembers"] = `["alice","bob"]`
 	opts.Config["ci-infra:trustedTeamMaintainers"] = `["carol"]`
 	opts.Config["ci-infra:forkBuildsFromTeam"] = "true"

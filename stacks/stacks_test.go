@@ -26,6 +26,17 @@ func prodPlan(t *testing.T) *plan.Plan {
 	return p
 }
 
+// prodWithSecretsPlan is prod in the layout where the stack holds its own
+// secrets (separateSecrets false): the tokens and secret objects are
+// declared by the same code (SecretsNeeded) as in the secrets stack, so
+// this is where the tests read what the agents get.
+func prodWithSecretsPlan(t *testing.T) *plan.Plan {
+	t.Helper()
+	p, err := plan.Run(Build, plantest.SecretsInStackOptions(t, "prod"))
+	require.NoError(t, err)
+	return p
+}
+
 func TestProdAgentStacks(t *testing.T) {
 	p := prodPlan(t)
 	tests := []struct {
@@ -133,7 +144,7 @@ func TestProdNamesAndOutputs(t *testing.T) {
 }
 
 func TestProdSecretsStaySecret(t *testing.T) {
-	p := prodPlan(t)
+	p := prodWithSecretsPlan(t)
 	key, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-private_ssh_key")
 	require.NoError(t, err)
 	assert.True(t, key.IsSecret("content"))
@@ -259,7 +270,7 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 
 // Docker Hub credentials reach safe builds only, and stay secret.
 func TestProdDockerHubCredentials(t *testing.T) {
-	p := prodPlan(t)
+	p := prodWithSecretsPlan(t)
 	user, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "secrets-environment")
 	require.NoError(t, err)
 	assert.Equal(t, "environment", user.Input("key"), "the second env file, eval'd after the gate")

@@ -2,7 +2,10 @@
 // resource a stack would have: it runs the real program under Pulumi's mocks
 // with the stack's config (Pulumi.yaml defaults applied, as the CLI would),
 // checks the result against the policy pack, and estimates what the agents
-// cost. It prints a tree, or with -json one JSON document.
+// cost. It prints a tree, or with -json one JSON document. A stack that
+// keeps no secret (ci-infra:separateSecrets) is planned with the
+// ci-infra-secrets stack of the same name (secrets/), which writes them:
+// the two together are what the account holds.
 //
 //	go run ./cmd/plan -stack prod
 //	go run ./cmd/plan -stack prod -json
@@ -20,6 +23,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"mtrlz.dev/ci-infra/internal/cost"
@@ -36,8 +40,11 @@ func main() {
 // document is the JSON form: the plan, the policy violations and the cost.
 type document struct {
 	plan.Document
-	Policies []policies.Violation `json:"policies"`
-	Cost     *cost.Report         `json:"cost"`
+	// SecretsStack is the ci-infra-secrets stack's plan, with a placeholder
+	// for every secret.
+	SecretsStack *plan.Document       `json:"secretsStack,omitempty"`
+	Policies     []policies.Violation `json:"policies"`
+	Cost         *cost.Report         `json:"cost"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -68,12 +75,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 
+	secretsPlan, err := planSecrets(*dir, opts, p)
+	if err != nil {
+		return fail(err)
+	}
+	inputs := policies.Inputs(p)
+	if secretsPlan != nil {
+		inputs = append(inputs, policies.Inputs(secretsPlan)...)
+	}
+
 	ctx := context.Background()
 	pack, err := policies.Load(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	violations, err := pack.Evaluate(ctx, policies.Inputs(p))
+	violations, err := pack.Evaluate(ctx, inputs)
 	if err != nil {
 		return fail(err)
 	}
@@ -96,9 +112,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(document{Document: p.Document(), Policies: violations, Cost: report})
+		doc := document{Document: p.Document(), Policies: violations, Cost: report}
+		if secretsPlan != nil {
+			d := secretsPlan.Document()
+			doc.SecretsStack = &d
+		}
+		err = enc.Encode(doc)
 	} else {
-		err = writeText(stdout, p, pack, violations, report)
+		err = writeText(stdout, p, secretsPlan, pack, violations, report)
 	}
 	if err != nil {
 		return fail(err)
@@ -110,9 +131,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func writeText(w io.Writer, p *plan.Plan, pack *policies.Pack, violations []policies.Violation, report *cost.Report) error {
+// planSecrets plans the ci-infra-secrets stack of the main plan's name
+// from dir/secrets, reading the main plan's outputs as its StackReference
+// would; nil when the main stack keeps its own secrets.
+func planSecrets(dir string, main plan.Options, p *plan.Plan) (*plan.Plan, error) {
+	if main.Config[main.Project+":"+plan.SeparateSecretsKey] != "true" {
+		return nil, nil
+	}
+	opts, err := plan.LoadOptions(filepath.Join(dir, "secrets"), main.Stack)
+	if err != nil {
+		return nil, fmt.Errorf("the secrets stack: %w", err)
+	}
+	outputs := map[string]any{}
+	for name, out := range p.Outputs {
+		outputs[name] = out.Value
+	}
+	opts.References = map[string]map[string]any{"organization/" + main.Project + "/" + main.Stack: outputs}
+	sp, err := plan.Run(stacks.BuildSecrets, opts)
+	if err != nil {
+		return nil, fmt.Errorf("the secrets stack: %w", err)
+	}
+	return sp, nil
+}
+
+func writeText(w io.Writer, p, secretsPlan *plan.Plan, pack *policies.Pack, violations []policies.Violation, report *cost.Report) error {
 	if err := p.WriteText(w); err != nil {
 		return err
+	}
+	if secretsPlan != nil {
+		fmt.Fprintf(w, "\nIts secrets, written by the stack of the same name of %s (secrets/), which only operators and the deploy run:\n", secretsPlan.Project)
+		if err := secretsPlan.WriteText(w); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(w, "\nPolicy pack %s: %d rules, %d mandatory violations, %d advisory\n",
 		pack.Name, len(pack.Rules), len(policies.MandatoryOf(violations)), len(violations)-len(policies.MandatoryOf(violations)))

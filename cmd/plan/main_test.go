@@ -66,7 +66,10 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 	require.Equal(t, 0, code, stderr.String())
 	out := stdout.String()
 	for _, want := range []string{
-		"planned with placeholders: ci-infra:agentSshPrivateKey, ci-infra:buildSafetyGithubToken, ci-infra:buildkiteAgentToken, ci-infra:buildkiteDeployAgentToken, ci-infra:dockerHubPassword, ci-infra:dockerHubUser, ci-infra:webhookSecret\n",
+		// prod keeps no secret; the secrets stack that writes them is
+		// planned with it, each secret a placeholder.
+		"Its secrets, written by the stack of the same name of ci-infra-secrets (secrets/), which only operators and the deploy run:\nPlan of stack \"prod\" (project ci-infra-secrets)",
+		"planned with placeholders: ci-infra-secrets:agentSshPrivateKey, ci-infra-secrets:buildSafetyGithubToken, ci-infra-secrets:buildkiteAgentToken, ci-infra-secrets:buildkiteDeployAgentToken, ci-infra-secrets:dockerHubPassword, ci-infra-secrets:dockerHubUser\n",
 		"\nagents  ci-infra:buildkite:AgentStack\n",
 		"\n    agents-stack  aws:cloudformation/stack:Stack\n",
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",
@@ -112,6 +115,11 @@ func stackDir(t *testing.T, name, stackYAML string) string {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), []byte(stackYAML), 0o644))
+	// The secrets project, which plans the secrets of a stack that keeps none.
+	secrets, err := os.ReadFile(filepath.Join(testenv.Root(t), "secrets", "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "secrets"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "Pulumi.yaml"), secrets, 0o644))
 	return dir
 }
 

@@ -21,6 +21,13 @@ import (
 // decrypted offline, so every secret key that is encrypted or unset gets a
 // placeholder, and Options.Placeholders says which.
 func LoadOptions(dir, stack string) (Options, error) {
+	return LoadOptionsWith(dir, stack, nil)
+}
+
+// LoadOptionsWith is LoadOptions with some keys set to plain values over
+// the stack file's, as `pulumi config set` would: e.g. a stack in the
+// layout before ci-infra:separateSecrets, for the tests of that layout.
+func LoadOptionsWith(dir, stack string, set map[string]string) (Options, error) {
 	project, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
 	if err != nil {
 		return Options{}, fmt.Errorf("reading Pulumi.yaml: %w", err)
@@ -30,6 +37,13 @@ func LoadOptions(dir, stack string) (Options, error) {
 	ps, err := workspace.LoadProjectStack(sink, project, stackFile)
 	if err != nil {
 		return Options{}, fmt.Errorf("reading %s: %w", filepath.Base(stackFile), err)
+	}
+	for key, value := range set {
+		k, err := config.ParseKey(key)
+		if err != nil {
+			return Options{}, err
+		}
+		ps.Config[k] = config.NewValue(value)
 	}
 	return resolve(project, ps.Config, stack)
 }
@@ -59,14 +73,17 @@ func resolve(project *workspace.Project, stackConfig config.Map, stack string) (
 
 	// A stack that keeps its secrets in another stack (separateSecrets)
 	// gets no stand-in for them: it must hold none.
-	separate := opts.Config[name+":"+SeparateSecretsKey] == "true"
+	separate, set := opts.Config[name+":"+SeparateSecretsKey]
+	if schema, ok := project.Config[SeparateSecretsKey]; ok && !set && schema.Default != nil {
+		separate, _ = configString(schema.Default)
+	}
 	for key, schema := range project.Config {
 		full := name + ":" + key
 		if _, set := opts.Config[full]; set {
 			continue
 		}
 		switch {
-		case (schema.Secret || IsOptionalSecret(schema.Description, schema.Default)) && separate:
+		case (schema.Secret || IsOptionalSecret(schema.Description, schema.Default)) && separate == "true":
 			continue
 		case schema.Secret, IsOptionalSecret(schema.Description, schema.Default):
 			secret[full] = true

@@ -55,6 +55,17 @@ func Component(declare func(ctx *pulumi.Context) error) plan.Program {
 	}
 }
 
+// SecretsInStackOptions is StackOptions for the layout before
+// ci-infra:separateSecrets, where the stack holds its own secrets (each a
+// placeholder): what the secret objects hold and who may read them is the
+// same code in both layouts.
+func SecretsInStackOptions(t testing.TB, stack string) plan.Options {
+	t.Helper()
+	opts, err := plan.LoadOptionsWith(testenv.Root(t), stack, map[string]string{"ci-infra:" + plan.SeparateSecretsKey: "false"})
+	require.NoError(t, err)
+	return opts
+}
+
 // StackOptions loads the config of a stack of the repository exactly as the
 // plan command does.
 func StackOptions(t testing.TB, stack string) plan.Options {
