@@ -46,3 +46,41 @@ annotate() {
   printf '**%s** (exit %s)\n\n%sterm\n%s\n%s\n' "$title" "$status" "$fence" "$summary" "$fence" |
     buildkite-agent annotate --style "$style" --context "$title"
 }
+
+# preview_summary JSON STATUS STACK
+# Markdown of `pulumi preview --json` (JSON) that exited with STATUS: the
+# changes, one line per resource with the keys that change, then the check
+# of protected resources. It fails when one would be replaced or deleted,
+# whether the engine planned it or refused it ("protected" in an error).
+preview_summary() {
+  local json=$1 status=$2 stack=$3
+  jq -r --arg stack "$stack" --argjson status "$status" '
+    def name: .urn | split("::") | last;
+    def type: .urn | split("::") | .[-2] | split("$") | last;
+    def destroys: .op | test("^(delete|replace|create-replacement|delete-replaced|discard)$");
+    ([.steps[]? | select(.op != "same" and .op != "read")]) as $changes
+    | ([$changes[] | select(destroys and (.oldState.protect // false))]
+       + [.diagnostics[]? | select(.severity == "error" and (.message | test("protect")))]) as $protected
+    | [.diagnostics[]? | select(.severity == "error" or .severity == "warning")] as $diags
+    | "**pulumi preview of \($stack)** (exit \($status)): "
+      + (if ($changes | length) == 0 then "no changes" else "\($changes | length) to change" end),
+      "",
+      (if ($changes | length) > 0 then
+         "| change | type | resource | keys |", "| --- | --- | --- | --- |",
+         ($changes[] | "| \(.op) | `\(type)` | `\(name)` | \((.diffReasons // []) | join(", ")) |")
+       else empty end),
+      "",
+      (if ($protected | length) == 0 then "Protected resources: none replaced or deleted."
+       else "**Protected resources replaced or deleted: \($protected | length)**",
+         ($protected[] | "- " + (if .urn then "\(.op) `\(name)`" else .message end))
+       end),
+      (if ($diags | length) > 0 then "", "Diagnostics:", ($diags[] | "- [\(.severity)] \(.message | gsub("\n"; " "))") else empty end),
+      (if ($protected | length) > 0 then "PROTECTED" else empty end)
+  ' "$json" >"$json.md" || { echo "**pulumi preview of $stack** (exit $status): no readable JSON"; return 1; }
+  grep -v '^PROTECTED$' "$json.md"
+  if grep -qx PROTECTED "$json.md"; then
+    rm -f "$json.md"
+    return 1
+  fi
+  rm -f "$json.md"
+}

@@ -58,7 +58,7 @@ func TestEveryStepRunsInThePinnedImage(t *testing.T) {
 		require.True(t, ok, "%s: the docker plugin has its options", cmd.Key)
 		assert.Regexp(t, ciImage, config["image"], "%s: the image is the pipeline's, tagged by date and time by scripts/ci-image", cmd.Key)
 	}
-	assert.Equal(t, 1, commands, "test")
+	assert.Equal(t, 2, commands, "test and preview")
 }
 
 // The deploy cluster's steps run no plugin: the deploy agents allow none

@@ -164,22 +164,37 @@ func TestPipeline(t *testing.T) {
 	ci, ciDeploy, publishing := prodConfig(t, "ciPipeline"), prodConfig(t, "ciDeployPipeline"), prodConfig(t, "publishPipeline")
 	branch := prodConfig(t, "ciDeployBranch")
 	trust, issuer := prodTrust(t)
-	anyRole := func(pipeline string, s step) bool {
-		for _, role := range []string{"ci-access-preview-role", "ci-access-deploy-role", "ci-access-publish-role"} {
-			if admits(t, trust[role], issuer, pipeline, branch, s) {
-				return true
+	roles := func(pipeline string, s step) []string {
+		var admitted []string
+		for _, role := range []string{"preview", "deploy", "publish"} {
+			if admits(t, trust["ci-access-"+role+"-role"], issuer, pipeline, branch, s) {
+				admitted = append(admitted, role)
 			}
 		}
-		return false
+		return admitted
 	}
 
 	test := steps["test"]
 	assert.Equal(t, "scripts/ci-test", test.Command)
 	assert.Empty(t, test.If, "tests and the offline plan run for every build")
 	assert.Empty(t, test.Agents, "tests run on the default queue, without credentials")
-	assert.Len(t, steps, 1, "the default cluster's pipeline previews and deploys nothing")
+	assert.Empty(t, roles(ci, test), "the tests get no role")
+
+	// Every build the gate lets run previews prod, as the read-only role,
+	// on whichever branch: a pull request's preview.
+	prPreview := steps["preview"]
+	assert.Equal(t, "scripts/ci-preview prod", prPreview.Command)
+	assert.Empty(t, prPreview.If, "every build the gate lets run previews")
+	assert.Empty(t, prPreview.Agents, "on the default queue")
+	assert.Equal(t, []string{"preview"}, roles(ci, prPreview), "the preview role trusts the pull requests' preview step")
+	assert.True(t, admits(t, trust["ci-access-preview-role"], issuer, ci, "member:feature", prPreview), "on any branch, a fork's too")
+	assert.Len(t, steps, 2, "the default cluster's pipeline tests and previews, and deploys nothing")
 	for _, s := range deploySteps {
-		assert.False(t, anyRole(ci, s), "no role trusts %s, even for a step keyed %s on the deploy queue", ci, s.Key)
+		want := []string(nil)
+		if s.Key == "preview" {
+			want = []string{"preview"}
+		}
+		assert.Equal(t, want, roles(ci, s), "%s gets no other role, even for a step keyed %s on the deploy queue", ci, s.Key)
 	}
 
 	preview := deploySteps["preview"]
@@ -239,11 +254,21 @@ func fakeTools(t *testing.T) (env []string, logFile string, write func(name, bod
 [ "$1" = annotate ] && cat >>`+logFile+`
 exit 0`)
 	write("aws", `echo ASIATEST secret-for-test session-for-test`)
-	write("pulumi", `echo "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-unset}" >>`+logFile+`
-printf 'Previewing\nResources:\n    + 3 to create\n'`)
+	write("pulumi", `echo "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-unset} PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-unset}" >>`+logFile+`
+case " $* " in
+  *" --json "*) printf '%s\n' '`+previewJSON+`' ;;
+  *) printf 'Previewing\nResources:\n    + 3 to create\n' ;;
+esac`)
 	env = []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "HOME=" + dir}
 	return env, logFile, write
 }
+
+// previewJSON is the shape of `pulumi preview --json` (CLI 3.274.1) that
+// scripts/ci-preview reads: an agent stack's update. The engine test
+// TestAPullRequestPreviewAnnotatesItsDiff reads the real CLI's.
+const previewJSON = `{"steps":[{"op":"same","urn":"urn:pulumi:prod::ci-infra::pulumi:pulumi:Stack::ci-infra-prod"},` +
+	`{"op":"update","urn":"urn:pulumi:prod::ci-infra::ci-infra:buildkite:AgentStack$aws:cloudformation/stack:Stack::agents-stack","diffReasons":["parameters"],"oldState":{"protect":false}}],` +
+	`"changeSummary":{"same":1,"update":1}}`
 
 func runScript(t *testing.T, env []string, script string, args ...string) (string, string, error) {
 	env2, logFile, _ := fakeTools(t)
@@ -259,11 +284,35 @@ func TestCIPreviewInBuildkiteUsesTheOIDCRole(t *testing.T) {
 	require.NoError(t, err, calls)
 	assert.Contains(t, calls, "buildkite-agent oidc request-token --audience sts.amazonaws.com")
 	assert.Contains(t, calls, "aws sts assume-role-with-web-identity --role-arn arn:aws:iam::123456789012:role/ci-infra-prod-preview --role-session-name buildkite-7-preview --web-identity-token oidc-jwt-for-test")
-	assert.Contains(t, calls, "pulumi stack select prod")
-	assert.Contains(t, calls, "pulumi preview --diff --policy-pack policies --non-interactive")
-	assert.Contains(t, calls, "AWS_ACCESS_KEY_ID=ASIATEST", "pulumi runs with the role's credentials")
+	assert.Contains(t, calls, "pulumi preview --stack prod --json --policy-pack policies --non-interactive")
+	assert.Contains(t, calls, "AWS_ACCESS_KEY_ID=ASIATEST PULUMI_CONFIG_PASSPHRASE=\n", "pulumi runs with the role's credentials and an empty passphrase")
 	assert.Contains(t, calls, "buildkite-agent annotate --style success --context pulumi preview of prod")
-	assert.Contains(t, calls, "+ 3 to create", "the annotation carries the summary")
+	assert.Contains(t, calls, "| update | `aws:cloudformation/stack:Stack` | `agents-stack` | parameters |", "the annotation carries the diff")
+	assert.Contains(t, calls, "Protected resources: none replaced or deleted.")
+}
+
+// A preview that would replace or delete a protected resource fails, and
+// its annotation says which; so does one the engine refused for it.
+func TestCIPreviewFailsOnAProtectedResource(t *testing.T) {
+	for name, tc := range map[string]struct{ json, want string }{
+		"planned": {`{"steps":[{"op":"replace","urn":"urn:pulumi:prod::ci-infra::ci-infra:storage:Bucket$aws:s3/bucketV2:BucketV2::secrets-bucket","diffReasons":["bucket"],"oldState":{"protect":true}}]}`,
+			"- replace `secrets-bucket`"},
+		"refused": {`{"steps":[],"diagnostics":[{"severity":"error","message":"unable to replace resource \"urn:pulumi:prod::ci-infra::x::zone\"\nas it is currently marked for protection."}]}`,
+			"as it is currently marked for protection"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env, logFile, write := fakeTools(t)
+			write("pulumi", `printf '%s\n' '`+tc.json+`'; exit 0`)
+			cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "ci-preview"), "prod")
+			cmd.Env = append(env, "BUILDKITE=true", "CI_INFRA_PREVIEW_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-preview")
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "a protected resource fails the preview:\n%s", out)
+			calls, _ := os.ReadFile(logFile)
+			assert.Contains(t, string(calls), "buildkite-agent annotate --style error")
+			assert.Contains(t, string(calls), "**Protected resources replaced or deleted: 1**")
+			assert.Contains(t, string(calls), tc.want)
+		})
+	}
 }
 
 func TestCIPreviewOnALaptopUsesYourCredentials(t *testing.T) {
@@ -271,7 +320,8 @@ func TestCIPreviewOnALaptopUsesYourCredentials(t *testing.T) {
 	require.NoError(t, err, calls)
 	assert.NotContains(t, calls, "buildkite-agent")
 	assert.NotContains(t, calls, "assume-role")
-	assert.Contains(t, calls, "pulumi preview --diff --policy-pack policies")
+	assert.Contains(t, calls, "pulumi preview --stack prod --json --policy-pack policies")
+	assert.Contains(t, calls, "PULUMI_CONFIG_PASSPHRASE=\n", "unset means empty: the CLI refuses neither set")
 }
 
 func TestCIUpNeedsItsRoleInBuildkite(t *testing.T) {

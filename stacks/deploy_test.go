@@ -120,11 +120,11 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 	object, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
 	hooks := deployGuard(t, object.Input("content").(string))
-	var trusts []string
-	for _, name := range []string{"ci-access-preview-role", "ci-access-deploy-role", "ci-access-publish-role"} {
-		role, err := p.Get("aws:iam/role:Role", name)
+	trusts := map[string]string{}
+	for _, role := range []string{"preview", "deploy", "publish"} {
+		r, err := p.Get("aws:iam/role:Role", "ci-access-"+role+"-role")
 		require.NoError(t, err)
-		trusts = append(trusts, role.Input("assumeRolePolicy").(string))
+		trusts[role] = r.Input("assumeRolePolicy").(string)
 	}
 	repo, old, head := origin(t)
 
@@ -137,39 +137,48 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		step                     string
 	}
 	const deploy, other = "deploy", "default"
+	// want is the role the build gets: "" for none.
 	tests := []struct {
 		name string
 		b    build
-		want bool
+		want string
 	}{
-		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, true},
-		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, true},
-		{"a UI build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "ui", "", "deploy"}, true},
-		{"the default cluster's pipeline, whose steps come from the branch", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, false},
-		{"the default cluster's pipeline routed to the deploy agents", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, false},
-		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
-		{"a fork PR from main routed to the deploy agents", build{deploy, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
-		{"a fork step keyed deploy at origin's head commit, as a PR", build{deploy, false, "ci-infra-deploy", "main", head, "13", "webhook", "", "deploy"}, false},
-		{"a fork-prefixed branch", build{deploy, false, "ci-infra-deploy", "mallory:main", head, "false", "trigger_job", "ci-infra", "deploy"}, false},
-		{"a deploy triggered by another pipeline", build{deploy, false, "ci-infra-deploy", "main", head, "false", "trigger_job", "materialize", "deploy"}, false},
-		{"another pipeline on the deploy agents", build{deploy, false, "materialize", "main", head, "false", "webhook", "", "deploy"}, false},
-		{"a UI build of main at an old commit", build{deploy, false, "ci-infra-deploy", "main", old, "false", "ui", "", "deploy"}, false},
-		{"a push to another branch", build{deploy, false, "ci-infra-deploy", "feature", head, "false", "webhook", "", "deploy"}, false},
-		{"a release: the release build triggers the publish at head", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, true},
-		{"a publish triggered by another pipeline", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "ci-infra", "publish"}, false},
-		{"a publish from the UI or the API, no release build behind it", build{deploy, false, "downloads-publish", "main", head, "false", "ui", "", "publish"}, false},
-		{"a publish triggered for an old commit", build{deploy, false, "downloads-publish", "main", old, "false", "trigger_job", "deploy", "publish"}, false},
-		{"a publish triggered for another branch", build{deploy, false, "downloads-publish", "feature", head, "false", "trigger_job", "deploy", "publish"}, false},
-		{"a publish triggered for a fork-prefixed main", build{deploy, false, "downloads-publish", "mallory:main", head, "false", "trigger_job", "deploy", "publish"}, false},
-		{"the release pipeline itself on the deploy agents", build{deploy, false, "deploy", "master", head, "false", "webhook", "", "publish"}, false},
-		{"a publish on the default cluster", build{other, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, false},
+		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, "deploy"},
+		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, "preview"},
+		{"a UI build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "ui", "", "deploy"}, "deploy"},
+		{"the default cluster's pipeline, whose steps come from the branch", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, ""},
+		{"the default cluster's pipeline routed to the deploy agents", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, ""},
+		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, ""},
+		{"a fork PR from main routed to the deploy agents", build{deploy, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, ""},
+		{"a fork step keyed deploy at origin's head commit, as a PR", build{deploy, false, "ci-infra-deploy", "main", head, "13", "webhook", "", "deploy"}, ""},
+		{"a fork-prefixed branch", build{deploy, false, "ci-infra-deploy", "mallory:main", head, "false", "trigger_job", "ci-infra", "deploy"}, ""},
+		{"a deploy triggered by another pipeline", build{deploy, false, "ci-infra-deploy", "main", head, "false", "trigger_job", "materialize", "deploy"}, ""},
+		{"another pipeline on the deploy agents", build{deploy, false, "materialize", "main", head, "false", "webhook", "", "deploy"}, ""},
+		{"a UI build of main at an old commit", build{deploy, false, "ci-infra-deploy", "main", old, "false", "ui", "", "deploy"}, ""},
+		{"a push to another branch", build{deploy, false, "ci-infra-deploy", "feature", head, "false", "webhook", "", "deploy"}, ""},
+		{"a release: the release build triggers the publish at head", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, "publish"},
+		{"a publish triggered by another pipeline", build{deploy, false, "downloads-publish", "main", head, "false", "trigger_job", "ci-infra", "publish"}, ""},
+		{"a publish from the UI or the API, no release build behind it", build{deploy, false, "downloads-publish", "main", head, "false", "ui", "", "publish"}, ""},
+		{"a publish triggered for an old commit", build{deploy, false, "downloads-publish", "main", old, "false", "trigger_job", "deploy", "publish"}, ""},
+		{"a publish triggered for another branch", build{deploy, false, "downloads-publish", "feature", head, "false", "trigger_job", "deploy", "publish"}, ""},
+		{"a publish triggered for a fork-prefixed main", build{deploy, false, "downloads-publish", "mallory:main", head, "false", "trigger_job", "deploy", "publish"}, ""},
+		{"the release pipeline itself on the deploy agents", build{deploy, false, "deploy", "master", head, "false", "webhook", "", "publish"}, ""},
+		{"a publish on the default cluster", build{other, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, ""},
 		// Rogue agents: a job read the default token and started its own
 		// agent with queue=deploy, which wins these jobs and skips the guard.
-		{"a stolen default token and a self-declared queue tag win the deploy job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, false},
-		{"a rogue agent takes a fork's upload job and adds a deploy step", build{other, true, "ci-infra", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
-		{"a rogue agent takes a fork's upload job of the deploy pipeline", build{other, true, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, false},
-		{"a rogue agent wins the preview job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, false},
-		{"a rogue agent wins the release job", build{other, true, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, false},
+		{"a stolen default token and a self-declared queue tag win the deploy job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, ""},
+		{"a rogue agent takes a fork's upload job and adds a deploy step", build{other, true, "ci-infra", "main", "f0f0f0", "13", "webhook", "", "deploy"}, ""},
+		{"a rogue agent takes a fork's upload job of the deploy pipeline", build{other, true, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, ""},
+		{"a rogue agent wins the preview job", build{other, true, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, ""},
+		{"a rogue agent wins the release job", build{other, true, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, ""},
+		// Every ci-infra build the gate lets run previews (the gate refuses
+		// a stranger's fork before any step): the read-only role, which
+		// reads no secret (TestThePreviewRoleReadsNoSecret, ciaccess).
+		{"a pull request from an origin branch, preview step", build{other, false, "ci-infra", "feature", "f0f0f0", "12", "webhook", "", "preview"}, "preview"},
+		{"a team member's fork pull request, preview step", build{other, false, "ci-infra", "member:feature", "f0f0f0", "13", "webhook", "", "preview"}, "preview"},
+		{"a push to main of ci-infra, preview step", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "preview"}, "preview"},
+		{"a rogue agent takes a pull request's preview job", build{other, true, "ci-infra", "feature", "f0f0f0", "12", "webhook", "", "preview"}, "preview"},
+		{"a pull request's step keyed preview in another pipeline of the default cluster", build{other, false, "materialize", "feature", "f0f0f0", "12", "webhook", "", "preview"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,11 +197,14 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 				"aws:RequestTag/" + ciaccess.ClusterTag: cluster,
 				"aws:RequestTag/agent_tag:queue":        queue,
 			}
-			admitted := false
-			for _, trust := range trusts {
-				ok, err := ciaccess.Admits(trust, claims)
+			admitted := ""
+			for _, role := range []string{"preview", "deploy", "publish"} {
+				ok, err := ciaccess.Admits(trusts[role], claims)
 				require.NoError(t, err)
-				admitted = admitted || ok
+				if ok {
+					require.Empty(t, admitted, "one role per build")
+					admitted = role
+				}
 			}
 
 			ran := true // a rogue agent, or an honest one outside the deploy cluster: no deploy guard
@@ -202,11 +214,15 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 					"BUILDKITE_PIPELINE_SLUG": tt.b.pipeline, "BUILDKITE_BRANCH": tt.b.branch, "BUILDKITE_COMMIT": tt.b.commit,
 					"BUILDKITE_PULL_REQUEST": tt.b.pullRequest, "BUILDKITE_SOURCE": tt.b.source, "BUILDKITE_REPO": repo,
 					"BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG": tt.b.triggeredFrom})
-				if !tt.want {
+				if tt.want == "" {
 					assert.Regexp(t, "deploy-guard: refusing|press Rebuild", out, "a refusal says so")
 				}
 			}
-			assert.Equal(t, tt.want, admitted && ran, "admitted by a role's trust: %v; run by the agent: %v", admitted, ran)
+			got := admitted
+			if !ran {
+				got = ""
+			}
+			assert.Equal(t, tt.want, got, "admitted by the trust of role %q; run by the agent: %v", admitted, ran)
 		})
 	}
 }

@@ -328,6 +328,7 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 	return ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
 		Pipeline:            cfg.CIDeployPipeline,
+		PreviewPipeline:     cfg.CIPipeline,
 		DeployBranch:        cfg.CIDeployBranch,
 		DeployClusterID:     cfg.DeployClusterID,
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),

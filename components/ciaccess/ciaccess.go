@@ -1,8 +1,9 @@
-// Package ciaccess owns how this repository's own Buildkite pipeline gets
+// Package ciaccess owns how this repository's own Buildkite pipelines get
 // AWS credentials: the IAM OIDC provider for Buildkite's agent tokens, a
-// read-only preview role any build of the pipeline's preview step may
-// assume, and a deploy role only the deploy step of the deploy branch may
-// assume. No long-lived keys exist to steal.
+// read-only preview role that denies every secret (the preview step of any
+// build the gate lets run), and a deploy role only the deploy step of the
+// deploy branch may assume, on the deploy agents. No long-lived keys exist
+// to steal.
 package ciaccess
 
 import (
@@ -54,6 +55,12 @@ type Args struct {
 	// pipeline, e.g. "materialize" and "ci-infra".
 	Organization string
 	Pipeline     string
+	// PreviewPipeline, when set, is the pipeline of the default cluster
+	// whose preview step, on any branch and any agent, may assume the
+	// preview role: every pull request's build that the gate lets run.
+	// The role reads and denies every secret, so what a pull request's
+	// program (or a rogue agent taking its job) gets is a read-only view.
+	PreviewPipeline string
 	// DeployBranch is the only branch whose builds may deploy, e.g. "main".
 	DeployBranch string
 	// DeployClusterID is the Buildkite cluster of the deploy agents, the
@@ -137,6 +144,14 @@ func (a Args) Validate() error {
 	for _, err := range []error{ValidateSlug("organization", a.Organization), ValidateSlug("pipeline", a.Pipeline), ValidateBranch(a.DeployBranch)} {
 		if err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if a.PreviewPipeline != "" {
+		if err := ValidateSlug("pipeline", a.PreviewPipeline); err != nil {
+			errs = append(errs, fmt.Errorf("PreviewPipeline: %w", err))
+		}
+		if a.PreviewPipeline == a.Pipeline {
+			errs = append(errs, errors.New("PreviewPipeline must not be the deploy pipeline, whose previews run on the deploy agents"))
 		}
 	}
 	if a.UseExistingProvider && a.ProviderImportID != "" {
@@ -230,20 +245,48 @@ func TrustPolicy(providerARN, subject, clusterID string) policydoc.Document {
 	})
 }
 
+// PreviewTrustPolicy is the preview role's trust: the deploy pipeline's
+// preview step on the deploy agents (TrustPolicy), and, when
+// previewPipeline is set, the preview step of that pipeline on any ref,
+// with no cluster condition: a pull request's build runs on the default
+// cluster, whose agents any job that read their token can join.
+func PreviewTrustPolicy(providerARN, org, deployPipeline, previewPipeline, clusterID string) policydoc.Document {
+	doc := TrustPolicy(providerARN, Subject(org, deployPipeline, "refs/heads/*", PreviewStep), clusterID)
+	if previewPipeline == "" {
+		return doc
+	}
+	doc.Statement = append(doc.Statement, policydoc.Statement{
+		Sid:       "PullRequestPreview",
+		Effect:    "Allow",
+		Principal: map[string]any{"Federated": providerARN},
+		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
+		Condition: map[string]map[string]any{
+			"StringEquals": {claimPrefix + ":aud": Audience},
+			"StringLike":   {claimPrefix + ":sub": Subject(org, previewPipeline, "*", PreviewStep)},
+		},
+	})
+	return doc
+}
+
 // previewDeny is the preview role's inline policy: ReadOnlyAccess reads
 // objects and parameters, and a preview (which runs the branch's code) must
 // not reach the secrets.
 func previewDeny(secretObjectsARN, secretParametersARN string) policydoc.Document {
 	return policydoc.New(
-		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject", "s3:GetObjectVersion"}, Resource: []string{secretObjectsARN}},
+		// Every read of an object's content or of its old versions.
+		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject*"}, Resource: []string{secretObjectsARN}},
 		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParametersARN}},
 		// SSM authorises GetParametersByPath against the path asked for, not
 		// the parameters it returns: a read of /ci-infra, or of /, would
 		// return the token. A preview needs no parameter by path.
 		policydoc.Statement{Sid: "NoParametersByPath", Effect: "Deny", Action: []string{"ssm:GetParametersByPath"}, Resource: []string{"*"}},
-		// Nor any decryption through SSM, whatever else allows it.
-		policydoc.Statement{Sid: "NoDecryptThroughSSM", Effect: "Deny", Action: []string{"kms:Decrypt"}, Resource: []string{"*"},
-			Condition: map[string]map[string]any{"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}},
+		// Nor any decryption, through any service or directly: the stack a
+		// preview reads holds nothing encrypted (its passphrase is empty),
+		// and the secrets stack's state, which the preview can read from an
+		// S3 backend, is ciphertext under a key it may not use.
+		policydoc.Statement{Sid: "NoDecrypt", Effect: "Deny", Action: []string{"kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}, Resource: []string{"*"}},
+		// Nor any secret another service keeps, whatever else allows it.
+		policydoc.Statement{Sid: "NoSecretValues", Effect: "Deny", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{"*"}},
 	)
 }
 
@@ -275,10 +318,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}).(pulumi.StringOutput)
 	}
 
+	previewTrust := providerArn.ApplyT(func(arn string) (string, error) {
+		return PreviewTrustPolicy(arn, args.Organization, args.Pipeline, args.PreviewPipeline, args.DeployClusterID).JSON()
+	}).(pulumi.StringOutput)
 	preview, err := iam.NewRole(ctx, label.Name(name, "preview-role"), &iam.RoleArgs{
 		Name:             pulumi.String(PreviewRoleName(args.RoleNamePrefix)),
-		Description:      pulumi.String("pulumi preview from the " + args.Pipeline + " pipeline's preview step: read-only, no secrets."),
-		AssumeRolePolicy: trust("refs/heads/*", PreviewStep),
+		Description:      pulumi.String("pulumi preview from the preview step of every build the gate lets run: read-only, no secrets."),
+		AssumeRolePolicy: previewTrust,
 		// Whatever policy it is given, it reads and nothing more: the deploy
 		// role may change it only while this boundary stays (DeployPolicy).
 		PermissionsBoundary: pulumi.String(readOnlyPolicyARN),

@@ -43,7 +43,7 @@ const (
 func accessPlan(t *testing.T, cluster string) *plan.Plan {
 	return plantest.Run(t, plantest.Component(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "ci-access", Args{
-			Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "ci-infra-prod",
+			Organization: "materialize", Pipeline: "ci-infra", PreviewPipeline: "ci-infra-checks", DeployBranch: "main", RoleNamePrefix: "ci-infra-prod",
 			DeployClusterID:     cluster,
 			SecretObjectsARN:    "arn:aws:s3:::buildkite-managedsecrets-x/*",
 			SecretParametersARN: testScope.ParameterPathARN(),
@@ -110,6 +110,14 @@ func TestTrustPolicies(t *testing.T) {
 		// agent v3.137's --subject-claim lets a job ask for a bare UUID as
 		// its sub; every trusted sub names organization and pipeline.
 		{"a bare-UUID sub", claims(Audience, deployCluster), false, false},
+		// The pull requests' pipeline: its preview step, on any ref and any
+		// agent, gets the preview role, and nothing else does.
+		{"a pull request's preview, default cluster", tagged(map[string]string{ClusterTag: defaultCluster}, claims(Audience, sub("materialize", "ci-infra-checks", "refs/heads/member:feature", "preview"))), true, false},
+		{"a pull request's preview, no cluster tag", tagged(nil, claims(Audience, sub("materialize", "ci-infra-checks", "refs/heads/feature", "preview"))), true, false},
+		{"a pull request's step keyed deploy", tagged(map[string]string{ClusterTag: defaultCluster}, claims(Audience, sub("materialize", "ci-infra-checks", "refs/heads/main", "deploy"))), false, false},
+		{"a pull request's preview with another audience", tagged(nil, claims("https://example.com", sub("materialize", "ci-infra-checks", "refs/heads/feature", "preview"))), false, false},
+		{"another pipeline's preview step", tagged(nil, claims(Audience, sub("materialize", "materialize", "refs/heads/feature", "preview"))), false, false},
+		{"another organization's pull-request pipeline", tagged(nil, claims(Audience, sub("evil", "ci-infra-checks", "refs/heads/feature", "preview"))), false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +169,7 @@ func TestProviderAndPermissions(t *testing.T) {
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(deny.Input("policy").(string)), &doc))
-	require.Len(t, doc.Statement, 4, "TestPreviewCannotReadTheAgentToken says what each denies")
+	require.Len(t, doc.Statement, 5, "TestThePreviewRoleReadsNoSecret says what each denies")
 	for _, st := range doc.Statement {
 		assert.Equal(t, "Deny", st.Effect)
 	}

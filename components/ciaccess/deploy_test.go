@@ -137,12 +137,15 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 // agent tokens (the default cluster's and the deploy cluster's) must stay
 // out of its reach by every path. ReadOnlyAccess is represented by what it
 // grants SSM and KMS reads.
-func TestPreviewCannotReadTheAgentToken(t *testing.T) {
+// The preview role, which every pull request's build the gate lets run may
+// assume (and a rogue agent that takes such a job), reads none of the
+// secrets, whatever path or service it asks through.
+func TestThePreviewRoleReadsNoSecret(t *testing.T) {
 	const token = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"
 	const deployToken = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-deploy-agent-token"
 	deny, err := previewDeny("arn:aws:s3:::buildkite-managedsecrets-x/*", testScope.ParameterPathARN()).JSON()
 	require.NoError(t, err)
-	readOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:Get*","ssm:Describe*","ssm:List*","s3:Get*","kms:Decrypt"],"Resource":"*"}]}`
+	readOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:Get*","ssm:Describe*","ssm:List*","s3:Get*","s3:List*","kms:Decrypt","kms:Describe*","secretsmanager:GetSecretValue"],"Resource":"*"}]}`
 	// Both policies apply; an explicit Deny in either wins.
 	can := func(r request) bool { return permits(t, readOnly, r) && !denies(t, deny, r) }
 	viaSSM := map[string]string{"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
@@ -160,6 +163,13 @@ func TestPreviewCannotReadTheAgentToken(t *testing.T) {
 		{"by the root path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/", nil}, false},
 		{"decrypting it through SSM", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", viaSSM}, false},
 		{"a secret object", request{"s3:GetObject", "arn:aws:s3:::buildkite-managedsecrets-x/private_ssh_key", nil}, false},
+		{"an old version of a secret object", request{"s3:GetObjectVersion", "arn:aws:s3:::buildkite-managedsecrets-x/secret-files/DOCKER_LOGIN_PASSWORD", nil}, false},
+		{"a secret object's attributes", request{"s3:GetObjectAttributes", "arn:aws:s3:::buildkite-managedsecrets-x/build-safety-github-token", nil}, false},
+		{"decrypting with the secrets stack's key directly", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", nil}, false},
+		{"decrypting through S3", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", map[string]string{"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, false},
+		{"a Secrets Manager secret", request{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:any", nil}, false},
+		{"the secrets stack's state in an S3 backend: ciphertext, its key denied above", request{"s3:GetObject", "arn:aws:s3:::state-x/.pulumi/stacks/ci-infra-secrets/prod.json", nil}, true},
+		{"the secrets bucket's listing (names, no content)", request{"s3:ListBucket", "arn:aws:s3:::buildkite-managedsecrets-x", nil}, true},
 		{"the stack's description of a parameter (no value)", request{"ssm:DescribeParameters", "*", nil}, true},
 		{"the bootstrap script", request{"s3:GetObject", "arn:aws:s3:::buildkite-config-x/bootstrap.sh", nil}, true},
 	}
