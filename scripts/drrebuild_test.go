@@ -24,6 +24,9 @@ func drProject(t *testing.T) string {
 	src, err := os.ReadFile(filepath.Join(testenv.Root(t), "scripts", "dr-rebuild"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "scripts", "dr-rebuild"), src, 0o755))
+	lib, err := os.ReadFile(filepath.Join(testenv.Root(t), "scripts", "lib.sh"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scripts", "lib.sh"), lib, 0o644))
 	prod, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
 	require.NoError(t, err)
 	prod = append(prod, []byte("  ci-infra:buildkiteAgentToken:\n    secure: v1:not-real-ciphertext\n")...)
@@ -85,7 +88,9 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 		"+ pulumi config set --stack dr2 ci-infra:agentsStackName buildkite-dr2",
 		"+ aws iam list-open-id-connect-providers",
 		"buildkiteAgentToken: ask a Buildkite organization admin",
-		"+ pulumi up --stack dr2 --policy-pack policies",
+		"+ secrets_pulumi stack select --create dr2",
+		"+ pulumi -C secrets config set --secret --stack dr2 buildkiteAgentToken",
+		"+ scripts/ci-up dr2",
 	} {
 		assert.Contains(t, out, want)
 	}

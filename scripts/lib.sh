@@ -1,6 +1,34 @@
 # shellcheck shell=bash
 # Functions shared by the scripts that talk to the real AWS account
 # (ci-preview, ci-up, dr-rebuild). Source it; it sets no options.
+#
+# Two stacks of one name: the main stack (this directory), which holds no
+# secret and whose passphrase is empty, and the ci-infra-secrets stack
+# (secrets/), which holds the secrets and writes them where the main
+# stack's secretsNeeded output says. Its key is its own: a passphrase in
+# CI_INFRA_SECRETS_PASSPHRASE, or a KMS key if it was created with one.
+
+# The main stack's passphrase: unset means empty (the CLI refuses a
+# passphrase stack when neither passphrase variable is set).
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+
+# secrets_pulumi ARGS...: pulumi on the secrets stacks, with their key.
+secrets_pulumi() {
+  PULUMI_CONFIG_PASSPHRASE="${CI_INFRA_SECRETS_PASSPHRASE-}" pulumi -C secrets "$@"
+}
+
+# has_secrets_stack STACK: whether the secrets stack STACK has been
+# deployed (it exports mainStack).
+has_secrets_stack() {
+  secrets_pulumi stack output mainStack --stack "$1" >/dev/null 2>&1
+}
+
+# agent_stack_excludes STACK: the --exclude flags that leave STACK's agent
+# stacks out of an up, from the offline plan (one list of URNs).
+agent_stack_excludes() {
+  go run ./cmd/plan -stack "$1" -json |
+    jq -r '.resources[] | select(.type == "aws:cloudformation/stack:Stack") | "--exclude\n\(.urn)"'
+}
 
 # use_pipeline_role ROLE_ARN STEP
 # Inside a Buildkite job, trade the job's OIDC token (audience
