@@ -13,14 +13,13 @@ import (
 )
 
 // dr-rebuild's answers on stdin, in its order: the agent token, the deploy
-// cluster's agent token, the path of the SSH key file, enter for github:token (optional), the membership
-// token, the Docker Hub user and password, enter for webhookSecret
-// (optional).
+// cluster's agent token, the path of the SSH key file, the membership
+// token, the Docker Hub user and password.
 func drAnswers(t *testing.T, p *Project) []byte {
 	keyFile := filepath.Join(p.Dir, "engine-test-agent-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(requiredSecrets["agentSshPrivateKey"]), 0o600))
-	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + requiredSecrets["buildkiteDeployAgentToken"] + "\n" + keyFile + "\n\n" + requiredSecrets["buildSafetyGithubToken"] + "\n" +
-		requiredSecrets["dockerHubUser"] + "\n" + requiredSecrets["dockerHubPassword"] + "\n\n")
+	return []byte(requiredSecrets["buildkiteAgentToken"] + "\n" + requiredSecrets["buildkiteDeployAgentToken"] + "\n" + keyFile + "\n" + requiredSecrets["buildSafetyGithubToken"] + "\n" +
+		requiredSecrets["dockerHubUser"] + "\n" + requiredSecrets["dockerHubPassword"] + "\n")
 }
 
 func TestDRRebuildEndToEnd(t *testing.T) {
@@ -46,10 +45,13 @@ func TestDRRebuildEndToEnd(t *testing.T) {
 		assert.Contains(t, stackFile, "ci-infra:repositories:", "prod's config is copied")
 		assert.Contains(t, stackFile, "ci-infra:agentsStackName: buildkite-rebuilt")
 		assert.NotContains(t, stackFile, "manageOidcProvider", "a fresh account gets its own OIDC provider")
+		assert.NotContains(t, stackFile, "secure:", "the main stack holds no secret")
+		secretsFile := p.MustRead(t, filepath.Join("secrets", "Pulumi.rebuilt.yaml"))
 		for _, value := range requiredSecrets {
-			assert.NotContains(t, stackFile, value, "secrets are stored encrypted")
+			assert.NotContains(t, secretsFile, value, "secrets are stored encrypted")
 		}
 		p.MustPulumi(t, "preview", "--stack", "rebuilt", "--expect-no-changes", "--non-interactive")
+		p.MustSecretsPulumi(t, nil, "preview", "--stack", "rebuilt", "--expect-no-changes", "--non-interactive")
 	})
 
 	t.Run("beside prod, committed Pulumi.dr.yaml", func(t *testing.T) {

@@ -24,8 +24,15 @@ import (
 	"mtrlz.dev/ci-infra/internal/testenv"
 )
 
-// Passphrase is the secrets passphrase of every test stack.
-const Passphrase = "engine-test-passphrase"
+// The test stacks' keys. A main stack holds no secret: its passphrase is
+// empty, as in production. Each secrets stack (secrets/) has
+// SecretsPassphrase, which the scripts read as CI_INFRA_SECRETS_PASSPHRASE.
+// Passphrase is that of a main stack in the layout that kept its secrets
+// (InitStackWithSecrets), as before scripts/split-secrets.
+const (
+	SecretsPassphrase = "engine-test-secrets-passphrase"
+	Passphrase        = "engine-test-passphrase"
+)
 
 // Tools are the executables of a run, built once (internal/testplugins).
 // Bin goes first on PATH: the pinned Pulumi CLI, the fake cloud as
@@ -166,7 +173,8 @@ func NewProject(t testing.TB) *Project {
 		"PATH="+tl.Bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PULUMI_BACKEND_URL=file://"+filepath.Join(tmp, "backend"),
 		"PULUMI_HOME="+p.Home,
-		"PULUMI_CONFIG_PASSPHRASE="+Passphrase,
+		"PULUMI_CONFIG_PASSPHRASE=",
+		"CI_INFRA_SECRETS_PASSPHRASE="+SecretsPassphrase,
 		"PULUMI_SKIP_UPDATE_CHECK=1",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		fakecloud.EnvDir+"="+p.Cloud.Dir,
@@ -218,16 +226,59 @@ func (p *Project) Run(stdin []byte, name string, args ...string) (string, error)
 	return string(out), err
 }
 
-// InitStack creates the stack and sets each secret with
-// `pulumi config set --secret`, the value on stdin as an operator pipes it.
+// InitStack creates the stack, as an operator does: the main stack with
+// an empty passphrase, and, when secrets are given, the secrets stack of
+// the same name with each secret set by `pulumi -C secrets config set
+// --secret`, the value on stdin as an operator pipes it. Neither is up.
 func (p *Project) InitStack(t testing.TB, stack string, secrets map[string]string) {
 	t.Helper()
 	p.MustPulumi(t, "stack", "init", stack)
+	if secrets == nil {
+		return
+	}
+	p.MustSecretsPulumi(t, nil, "stack", "init", stack)
+	for key, value := range secrets {
+		p.MustSecretsPulumi(t, []byte(value), "config", "set", "--secret", "--stack", stack, key)
+	}
+}
+
+// InitStackWithSecrets creates a stack in the layout before
+// ci-infra:separateSecrets: the stack holds its secrets, under Passphrase.
+// Every later command of the project uses that passphrase.
+func (p *Project) InitStackWithSecrets(t testing.TB, stack string, secrets map[string]string) {
+	t.Helper()
+	p.SetEnv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
+	p.MustPulumi(t, "stack", "init", stack)
+	p.MustPulumi(t, "config", "set", "--stack", stack, "separateSecrets", "false")
 	for key, value := range secrets {
 		if out, err := p.Run([]byte(value), "pulumi", "config", "set", "--secret", "--stack", stack, key); err != nil {
 			t.Fatalf("pulumi config set --secret %s: %v\n%s", key, err, out)
 		}
 	}
+}
+
+// SecretsPulumi runs the CLI on the ci-infra-secrets project (secrets/),
+// with its own key, as an operator does with `pulumi -C secrets`.
+func (p *Project) SecretsPulumi(stdin []byte, args ...string) (string, error) {
+	return p.Run(stdin, "env", append([]string{"PULUMI_CONFIG_PASSPHRASE=" + SecretsPassphrase, "pulumi", "-C", "secrets"}, args...)...)
+}
+
+// MustSecretsPulumi is SecretsPulumi that fails the test on error.
+func (p *Project) MustSecretsPulumi(t testing.TB, stdin []byte, args ...string) string {
+	t.Helper()
+	out, err := p.SecretsPulumi(stdin, args...)
+	if err != nil {
+		t.Fatalf("pulumi -C secrets %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Up updates the main stack, then its secrets stack, with the policy pack:
+// what scripts/ci-up does once the secrets stack exists.
+func (p *Project) Up(t testing.TB, stack string) {
+	t.Helper()
+	p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
+	p.MustSecretsPulumi(t, nil, "up", "--stack", stack, "--policy-pack", filepath.Join(p.Dir, "policies"), "--yes", "--non-interactive")
 }
 
 // lookPath finds a command on the project's PATH (exec.Command would look
@@ -302,8 +353,8 @@ func (p *Project) MustRead(t testing.TB, name string) string {
 }
 
 // RunOnTerminal runs a command on a pseudo-terminal (script(1), from
-// bsdutils), as an operator at a terminal would, and types answer once
-// prompt shows. It returns what the terminal showed.
+// bsdutils), as an operator at a terminal would, and types answer each
+// time prompt shows. It returns what the terminal showed.
 func (p *Project) RunOnTerminal(prompt, answer, name string, args ...string) (string, error) {
 	line := p.lookPath(name)
 	for _, a := range args {
@@ -325,13 +376,13 @@ func (p *Project) RunOnTerminal(prompt, answer, name string, args ...string) (st
 		return "", err
 	}
 	var seen bytes.Buffer
-	answered := false
+	answered := 0
 	buf := make([]byte, 4096)
 	for {
 		n, err := stdout.Read(buf)
 		seen.Write(buf[:n])
-		if !answered && strings.Contains(seen.String(), prompt) {
-			answered = true
+		if strings.Count(seen.String(), prompt) > answered {
+			answered++
 			stdin.Write([]byte(answer))
 		}
 		if err != nil {

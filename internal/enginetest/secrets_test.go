@@ -5,7 +5,6 @@ package enginetest
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,39 +15,21 @@ import (
 	"mtrlz.dev/ci-infra/internal/fakecloud"
 )
 
-// secretsPassphrase is the secrets stack's own key; the main stack's is
-// empty: it holds nothing to protect.
-const secretsPassphrase = "engine-test-secrets-passphrase"
-
-// secretsCLI runs the CLI on the ci-infra-secrets project (secrets/), with
-// its own key, as an operator does with `pulumi -C secrets`.
-func (p *Project) secretsCLI(stdin []byte, args ...string) (string, error) {
-	return p.Run(stdin, "env", append([]string{"PULUMI_CONFIG_PASSPHRASE=" + secretsPassphrase, "pulumi", "-C", "secrets"}, args...)...)
-}
-
-func (p *Project) mustSecretsCLI(t *testing.T, stdin []byte, args ...string) string {
-	t.Helper()
-	out, err := p.secretsCLI(stdin, args...)
-	require.NoError(t, err, "pulumi -C secrets %s\n%s", strings.Join(args, " "), out)
-	return out
-}
-
-// splitProd sets up prod as an operator does from a laptop with the split
-// layout: the main stack with an empty passphrase and separateSecrets, up;
-// then the secrets stack of the same name, its secrets set, up.
+// splitProd sets up prod as an operator does from a laptop (README, "From
+// a laptop"): the main stack with an empty passphrase, the secrets stack of
+// the same name with its secrets, then scripts/ci-up, which updates the
+// main stack without its agent stacks, then the secrets stack, then the
+// main stack whole.
 func splitProd(t *testing.T) *Project {
 	t.Helper()
 	p := NewProject(t)
-	p.SetEnv("PULUMI_CONFIG_PASSPHRASE", "")
-	p.MustPulumi(t, "stack", "init", "prod")
-	p.MustPulumi(t, "config", "set", "--stack", "prod", "separateSecrets", "true")
-	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
-
-	p.mustSecretsCLI(t, nil, "stack", "init", "prod")
-	for key, value := range requiredSecrets {
-		p.mustSecretsCLI(t, []byte(value), "config", "set", "--secret", "--stack", "prod", key)
+	p.InitStack(t, "prod", requiredSecrets)
+	out, err := p.Run(nil, "scripts/ci-up", "prod", "--yes")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "The secrets stack prod has not run yet")
+	for _, value := range requiredSecrets {
+		assert.NotContains(t, out, value, "a secret is never echoed")
 	}
-	p.mustSecretsCLI(t, nil, "up", "--stack", "prod", "--yes", "--non-interactive")
 	return p
 }
 
@@ -117,8 +98,8 @@ func TestTheMainStackHoldsNoSecretAndPreviewsWithoutAKey(t *testing.T) {
 func TestRotatingASecretChangesNothingInTheMainStack(t *testing.T) {
 	t.Parallel()
 	p := splitProd(t)
-	p.mustSecretsCLI(t, []byte("engine-test-docker-password-2"), "config", "set", "--secret", "--stack", "prod", "dockerHubPassword")
-	out := p.mustSecretsCLI(t, nil, "up", "--stack", "prod", "--yes", "--non-interactive", "--diff")
+	p.MustSecretsPulumi(t, []byte("engine-test-docker-password-2"), "config", "set", "--secret", "--stack", "prod", "dockerHubPassword")
+	out := p.MustSecretsPulumi(t, nil, "up", "--stack", "prod", "--yes", "--non-interactive", "--diff")
 	assert.Contains(t, out, "secret-files/DOCKER_LOGIN_PASSWORD")
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
 	export := p.MustPulumi(t, "stack", "export", "--stack", "prod")
@@ -135,7 +116,7 @@ func TestRotatingASecretChangesNothingInTheMainStack(t *testing.T) {
 func TestSplitSecretsMovesAnExistingStack(t *testing.T) {
 	t.Parallel()
 	p := NewProject(t)
-	p.InitStack(t, "prod", requiredSecrets)
+	p.InitStackWithSecrets(t, "prod", requiredSecrets)
 	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
 	before, err := p.Cloud.Resources()
 	require.NoError(t, err)

@@ -37,7 +37,8 @@ var requiredSecrets = map[string]string{
 var committedStacks = []string{"prod", "dr"}
 
 // eachCommittedStack runs test once per committed stack, in a project of its
-// own with the stack initialised and its required secrets set.
+// own with the stack initialised and its required secrets set in the
+// secrets stack of the same name.
 func eachCommittedStack(t *testing.T, test func(t *testing.T, p *Project, stack string)) {
 	t.Helper()
 	for _, stack := range committedStacks {
@@ -55,6 +56,10 @@ func TestPreviewNeedsOnlyTheSecretsTheStackUses(t *testing.T) {
 		out := p.MustPulumi(t, "preview", "--stack", stack, "--non-interactive")
 		assert.NotContains(t, out, "missing configuration values")
 		assert.Empty(t, warnings(out), "a clean preview has no warnings")
+		// The secrets stack reads what the main stack needs from its state.
+		p.MustPulumi(t, "up", "--stack", stack, "--yes", "--non-interactive")
+		out = p.MustSecretsPulumi(t, nil, "preview", "--stack", stack, "--non-interactive")
+		assert.Empty(t, warnings(out), "a clean preview of the secrets stack has no warnings")
 	})
 }
 
@@ -62,10 +67,13 @@ func TestMissingSecretsAreNamedAtOnce(t *testing.T) {
 	t.Parallel()
 	p := NewProject(t)
 	p.InitStack(t, "prod", nil)
-	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
+	// The main stack needs none: it holds none.
+	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
+	p.MustSecretsPulumi(t, nil, "stack", "init", "prod")
+	out, err := p.SecretsPulumi(nil, "preview", "--stack", "prod", "--non-interactive")
 	require.Error(t, err)
 	for key := range requiredSecrets {
-		assert.Regexp(t, `ci-infra:`+key+`: [^\n]*run `+"`"+`pulumi config set --secret `+key, out, "every missing secret is named in one run, with its fix")
+		assert.Regexp(t, `ci-infra-secrets:`+key+`: not set; the stack prod needs it; run `+"`"+`pulumi -C secrets config set --secret `+key, out, "every missing secret is named in one run, with its fix")
 	}
 	assert.NotContains(t, out, "webhookSecret", "an optional secret is not asked for")
 }
@@ -80,13 +88,15 @@ func TestSecretNeededByTheConfigurationIsNamed(t *testing.T) {
 		"dockerHubUser":             requiredSecrets["dockerHubUser"],
 		"dockerHubPassword":         requiredSecrets["dockerHubPassword"],
 	})
-	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
+	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
+	out, err := p.SecretsPulumi(nil, "preview", "--stack", "prod", "--non-interactive")
 	require.Error(t, err)
-	assert.Contains(t, out, "ci-infra:buildSafetyGithubToken: is needed when forkBuildsFromTeam is true")
-	assert.Contains(t, out, "pulumi config set --secret buildSafetyGithubToken")
+	assert.Contains(t, out, "ci-infra-secrets:buildSafetyGithubToken: not set; the stack prod needs it")
+	assert.Contains(t, out, "pulumi -C secrets config set --secret buildSafetyGithubToken")
 	// Stricter than the seed, and then not needed.
 	p.MustPulumi(t, "config", "set", "--stack", "prod", "forkBuildsFromTeam", "false")
-	p.MustPulumi(t, "preview", "--stack", "prod", "--non-interactive")
+	p.MustPulumi(t, "up", "--stack", "prod", "--yes", "--non-interactive")
+	p.MustSecretsPulumi(t, nil, "preview", "--stack", "prod", "--non-interactive")
 }
 
 func TestUndeclaredKeyIsRefused(t *testing.T) {
@@ -106,28 +116,30 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	for key, value := range requiredSecrets {
-		got := p.MustPulumi(t, "config", "get", "--stack", "prod", key)
+		got := p.MustSecretsPulumi(t, nil, "config", "get", "--stack", "prod", key)
 		assert.Equal(t, value, strings.TrimSpace(got), "%s reads back", key)
 	}
-	stackFile := p.MustRead(t, "Pulumi.prod.yaml")
+	stackFile := p.MustRead(t, filepath.Join("secrets", "Pulumi.prod.yaml"))
 	for _, value := range requiredSecrets {
 		assert.NotContains(t, stackFile, value, "the stack file holds no plaintext secret")
 	}
+	assert.NotContains(t, p.MustRead(t, "Pulumi.prod.yaml"), "secure:", "the main stack's file holds no secret at all")
 	// The offline plan reads the same file: the encrypted keys are secret
 	// placeholders, never values.
-	opts, err := plan.LoadOptions(p.Dir, "prod")
+	opts, err := plan.LoadOptions(filepath.Join(p.Dir, "secrets"), "prod")
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"ci-infra:agentSshPrivateKey", "ci-infra:buildkiteAgentToken", "ci-infra:buildkiteDeployAgentToken",
-		"ci-infra:buildSafetyGithubToken", "ci-infra:dockerHubUser", "ci-infra:dockerHubPassword", "ci-infra:webhookSecret"}, opts.Placeholders)
+	assert.ElementsMatch(t, []string{"ci-infra-secrets:agentSshPrivateKey", "ci-infra-secrets:buildkiteAgentToken", "ci-infra-secrets:buildkiteDeployAgentToken",
+		"ci-infra-secrets:buildSafetyGithubToken", "ci-infra-secrets:dockerHubUser", "ci-infra-secrets:dockerHubPassword"}, opts.Placeholders)
 }
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
 	t.Parallel()
 	eachCommittedStack(t, func(t *testing.T, p *Project, stack string) {
-		p.MustPulumi(t, "up", "--stack", stack, "--yes", "--non-interactive")
+		p.Up(t, stack)
 		// A second run of an unchanged program changes nothing.
 		p.MustPulumi(t, "preview", "--stack", stack, "--expect-no-changes", "--non-interactive")
 		p.MustPulumi(t, "up", "--stack", stack, "--expect-no-changes", "--yes", "--non-interactive")
+		p.MustSecretsPulumi(t, nil, "preview", "--stack", stack, "--expect-no-changes", "--non-interactive")
 
 		// What the engine registered is what the offline plan shows.
 		opts, err := plan.LoadOptions(p.Dir, stack)
@@ -145,6 +157,25 @@ func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
 			assert.Equal(t, want.Inputs, got.Inputs, urn)
 		}
 		t.Logf("%s: %d resources through the engine, %d in the offline plan", stack, len(engine), len(planned))
+
+		// The secrets stack too, planned from the main plan's outputs.
+		secretsOpts, err := plan.LoadOptions(filepath.Join(p.Dir, "secrets"), stack)
+		require.NoError(t, err)
+		outputs := map[string]any{}
+		for name, out := range offline.Outputs {
+			outputs[name] = out.Value
+		}
+		secretsOpts.References = map[string]map[string]any{"organization/ci-infra/" + stack: outputs}
+		offlineSecrets, err := plan.Run(stacks.BuildSecrets, secretsOpts)
+		require.NoError(t, err)
+		out, err := p.SecretsPulumi(nil, "stack", "export", "--stack", stack)
+		require.NoError(t, err, out)
+		engine, planned = byURN(ReadExport(t, []byte(out))), byURN(FromPlan(offlineSecrets))
+		require.ElementsMatch(t, slices.Collect(maps.Keys(planned)), slices.Collect(maps.Keys(engine)), "the same URNs in the secrets stack")
+		for urn, want := range planned {
+			assert.Equal(t, want.Protect, engine[urn].Protect, urn)
+			assert.Equal(t, want.Inputs, engine[urn].Inputs, urn)
+		}
 	})
 }
 

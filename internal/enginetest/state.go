@@ -26,7 +26,12 @@ type Resource struct {
 // itself: the stack resource and the default providers (pulumi:providers:*).
 func (p *Project) Export(t testing.TB, stack string) []Resource {
 	t.Helper()
-	out := p.MustPulumi(t, "stack", "export", "--stack", stack)
+	return ReadExport(t, []byte(p.MustPulumi(t, "stack", "export", "--stack", stack)))
+}
+
+// ReadExport is Export of the output of `pulumi stack export`.
+func ReadExport(t testing.TB, out []byte) []Resource {
+	t.Helper()
 	var doc struct {
 		Deployment struct {
 			Resources []struct {
@@ -39,7 +44,7 @@ func (p *Project) Export(t testing.TB, stack string) []Resource {
 			} `json:"resources"`
 		} `json:"deployment"`
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatalf("pulumi stack export: %v", err)
 	}
 	var rs []Resource
