@@ -87,6 +87,10 @@ func TestTheMainStackHoldsNoSecretAndPreviewsWithoutAKey(t *testing.T) {
 	assert.Regexp(t, `(?s)~ aws:cloudformation/stack:Stack: \(update\).*::agents-stack\].*~ MaxSize\s*: "10" => "9"`, diff, "the changed agent stack shows")
 	assert.Contains(t, diff, "~ 1 to update")
 
+	// A refresh reads back only what the stack owns: still nothing secret.
+	p.MustPulumi(t, "refresh", "--stack", "prod", "--yes", "--non-interactive")
+	assert.NotContains(t, p.MustPulumi(t, "stack", "export", "--stack", "prod"), "ciphertext", "no secret after a refresh")
+
 	// Without the empty passphrase the CLI asks for one and, with no
 	// terminal, refuses: a pipeline must pass PULUMI_CONFIG_PASSPHRASE="".
 	out, err := p.Run(nil, "env", "-u", "PULUMI_CONFIG_PASSPHRASE", "pulumi", "preview", "--stack", "prod", "--non-interactive")
@@ -165,4 +169,38 @@ func TestSplitSecretsMovesAnExistingStack(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "/ci-infra/prod/buildkite-agent-token")
 	assert.Contains(t, out, "private_ssh_key")
+}
+
+// A pull request's preview as the pipeline runs it (scripts/ci-preview
+// prod): no passphrase variable, no secrets stack key, nothing secret in
+// its environment. It passes and its summary (the build's annotation) is
+// the diff, by resource and key; a change that would replace a protected
+// resource fails it, and the summary says so.
+func TestAPullRequestPreviewAnnotatesItsDiff(t *testing.T) {
+	t.Parallel()
+	p := splitProd(t)
+	preview := func() (string, error) {
+		return p.Run(nil, "env", "-u", "PULUMI_CONFIG_PASSPHRASE", "-u", "CI_INFRA_SECRETS_PASSPHRASE", "scripts/ci-preview", "prod")
+	}
+
+	out, err := preview()
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "**pulumi preview of prod** (exit 0): no changes")
+	assert.Contains(t, out, "Protected resources: none replaced or deleted.")
+
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentsMaxSize", "9")
+	out, err = preview()
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "| update | `aws:cloudformation/stack:Stack` | `agents-stack` | parameters |", "the diff names the resource and the key")
+	assert.Contains(t, out, "Protected resources: none replaced or deleted.")
+
+	// A new bucket suffix renames the buckets: the protected secrets bucket
+	// would be replaced.
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "bucketSuffix", "mtrlz-renamed")
+	out, err = preview()
+	require.Error(t, err, "a protected resource replaced fails the preview:\n%s", out)
+	assert.Contains(t, out, "**Protected resources replaced or deleted:")
+	for _, value := range requiredSecrets {
+		assert.NotContains(t, out, value)
+	}
 }
