@@ -253,7 +253,7 @@ func (c *Config) validateSecrets(bad func(key, format string, args ...any), webh
 	if c.SeparateSecrets {
 		for _, key := range slices.Sorted(maps.Keys(values)) {
 			if values[key] != nil {
-				bad(key, "holds a secret, and this stack keeps none (separateSecrets is true): run `pulumi config rm %s` here and `pulumi -C secrets config set --secret %s <value>` on the ci-infra-secrets stack of the same name", key, key)
+				bad(key, "holds a secret, and this stack keeps none (separateSecrets is true): move this stack's secrets with `scripts/split-secrets <stack>` (or set separateSecrets to false until then); a new stack: `pulumi config rm %s` here and `pulumi -C secrets config set --secret %s <value>` on the ci-infra-secrets stack of the same name", key, key)
 			}
 		}
 		if webhooks {
