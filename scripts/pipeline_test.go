@@ -335,9 +335,8 @@ func TestCIUpInBuildkiteSkipsThePrompt(t *testing.T) {
 	_, calls, err := runScript(t, []string{"BUILDKITE=true", "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy"}, "ci-up", "prod")
 	require.NoError(t, err, calls)
 	assert.Contains(t, calls, "--role-arn arn:aws:iam::123456789012:role/ci-infra-prod-deploy --role-session-name buildkite-0-deploy")
-	root := testenv.Root(t)
-	main := strings.Index(calls, "pulumi up --stack prod --diff --policy-pack "+root+"/policies --yes --non-interactive --exclude")
-	secrets := strings.Index(calls, "pulumi -C secrets up --stack prod --diff --policy-pack "+root+"/policies --yes --non-interactive")
+	main := strings.Index(calls, "pulumi up --stack prod --diff --policy-pack policies --yes --non-interactive --exclude")
+	secrets := strings.Index(calls, "pulumi -C secrets up --stack prod --diff --policy-pack ../policies --yes --non-interactive")
 	require.True(t, main >= 0 && secrets >= 0, "the main stack and its secrets stack are updated:\n%s", calls)
 	assert.Less(t, main, secrets, "the main stack first: the secrets stack reads its secretsNeeded")
 }

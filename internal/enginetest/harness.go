@@ -278,7 +278,7 @@ func (p *Project) MustSecretsPulumi(t testing.TB, stdin []byte, args ...string) 
 func (p *Project) Up(t testing.TB, stack string) {
 	t.Helper()
 	p.MustPulumi(t, "up", "--stack", stack, "--policy-pack", "policies", "--yes", "--non-interactive")
-	p.MustSecretsPulumi(t, nil, "up", "--stack", stack, "--policy-pack", filepath.Join(p.Dir, "policies"), "--yes", "--non-interactive")
+	p.MustSecretsPulumi(t, nil, "up", "--stack", stack, "--policy-pack", "../policies", "--yes", "--non-interactive")
 }
 
 // lookPath finds a command on the project's PATH (exec.Command would look
