@@ -40,6 +40,28 @@ type Stack struct {
 	ScaleInCooldown    int // ScaleInCooldownPeriod, seconds
 	ScaleOutCooldown   int // ScaleOutCooldownPeriod, seconds
 	InstanceBuffer     int
+	// ScaleOutFactor multiplies each scale-out step (ScaleOutFactor,
+	// scaler.go scaleOut: the change is rounded up); 0 means 1.
+	ScaleOutFactor float64
+	// ScaleOutForWaitingJobs counts jobs that wait on another job
+	// (Job.Created before Job.Start) as needing an agent
+	// (ScaleOutForWaitingJobs, scaling_calculator.go includeWaiting).
+	ScaleOutForWaitingJobs bool
+	// Schedule, when set, raises and lowers MinSize on a cron schedule
+	// (EnableScheduledScaling: two AWS::AutoScaling::ScheduledAction).
+	Schedule *Schedule
+	// SpotAllocationStrategy picks spot pools (SpotAllocationStrategy,
+	// default capacity-optimized); it changes how often spot instances are
+	// reclaimed (spotInterruptionFactor).
+	SpotAllocationStrategy string
+}
+
+// Schedule is the template's scheduled scaling: at Up, MinSize becomes
+// UpMinSize; at Down, DownMinSize (ScaleUpSchedule, ScaleDownSchedule,
+// ScaleUpMinSize, ScaleDownMinSize, ScheduleTimezone).
+type Schedule struct {
+	Up, Down               Cron
+	UpMinSize, DownMinSize int
 }
 
 // HasScaler: the template creates the scaler only when the size can vary
@@ -47,10 +69,14 @@ type Stack struct {
 func (s Stack) HasScaler() bool { return s.MaxSize != s.MinSize }
 
 // Job is one job of a trace: when it was scheduled, on which queue, and how
-// long it runs once an agent takes it.
+// long it runs once an agent takes it. Created, when earlier than Start, is
+// when the job was made and began waiting on another (a test job behind
+// its build step): Buildkite counts it as waiting, not scheduled, until
+// Start.
 type Job struct {
 	Start, Duration int
 	Queue           string
+	Created         int
 }
 
 // Options are the model's assumptions.
@@ -65,16 +91,67 @@ type Options struct {
 	// of it a spot hour costs.
 	HourlyPrice func(instanceType string) (float64, error)
 	SpotRatio   float64
+	// ColdPenaltySeconds is added to a job of a queue named here that runs
+	// on an instance which has not run one of that queue before: a build
+	// without its warm cache takes longer. The seed's "7m+" is a dated
+	// total for a build from scratch, not this extra, so it is a parameter.
+	ColdPenaltySeconds map[string]int
+	// RetryInterrupted: a job that a spot interruption stops is retried,
+	// as pipeline.yml's retry rules for signal_reason agent_stop and
+	// exit_status -1 say. Without them Buildkite retries nothing.
+	RetryInterrupted bool
+	// WorkingHours says whether a time of the trace (seconds from Monday
+	// 00:00 UTC) is in working hours, for the waits reported apart.
+	WorkingHours func(t int) bool
 }
+
+// DefaultColdPenaltySeconds is the builders' extra time on a cold
+// instance that the README's figures assume: 5 minutes.
+const DefaultColdPenaltySeconds = 300
 
 // DefaultOptions are the assumptions the README's figures use.
 func DefaultOptions(price func(string) (float64, error), spotRatio float64) Options {
-	return Options{BootSeconds: 180, SpotInterruptionsPerHour: 0.005, HourlyPrice: price, SpotRatio: spotRatio}
+	return Options{BootSeconds: 180, SpotInterruptionsPerHour: 0.005, HourlyPrice: price, SpotRatio: spotRatio,
+		ColdPenaltySeconds: map[string]int{"builders": DefaultColdPenaltySeconds}, RetryInterrupted: true,
+		WorkingHours: SampleWorkingHours}
+}
+
+// SampleWorkingHours are the sample trace's: 14:00 to 23:00 UTC, Monday to
+// Friday (a team in New York), day 0 a Monday.
+func SampleWorkingHours(t int) bool {
+	day, sec := (t/86400)%7, t%86400
+	return day < 5 && sec >= workdayStart && sec < workdayStart+workdayLength
 }
 
 // scalerPeriod: the scaler Lambda runs every ScalerEventSchedulePeriod
-// (template default "1 minute").
-const scalerPeriod = 60
+// (template default "1 minute") for up to 50 s, and within that run asks
+// Buildkite every ScalerMinPollInterval (10 s) (lambda/main.go, 1.12.0).
+const (
+	scalerPeriod   = 60
+	scalerRunTime  = 50
+	scalerInterval = 10
+)
+
+// Spot: the instance gets a two-minute notice; v6.71.1's
+// stop-agent-gracefully sends the agent SIGTERM at once (no new job, the
+// running one goes on), then SIGQUIT 20 s before the instance ends, which
+// cancels the job with signal_reason agent_stop.
+const (
+	spotNotice   = 120
+	spotSigquit  = spotNotice - 20
+	availableAZs = 2 // the network component's two public subnets
+)
+
+// spotInterruptionFactor scales SpotInterruptionsPerHour by allocation
+// strategy. An assumption from AWS's guidance: the capacity-optimized
+// strategies pick the pools least likely to be reclaimed, lowest-price
+// does not (assumed twice as often).
+func spotInterruptionFactor(strategy string) float64 {
+	if strategy == "lowest-price" {
+		return 2
+	}
+	return 1
+}
 
 // tick is the simulation's step: every rule is evaluated each 10 s.
 const tick = 10
@@ -85,15 +162,33 @@ type StackResult struct {
 	Queue          string  `json:"queue"`
 	KilledJobs     int     `json:"killedJobs"`
 	MonthlyCostUSD float64 `json:"monthlyCostUSD"`
+	// InterruptedJobs were stopped by a spot interruption (killedJobs
+	// counts only what a scale-in killed).
+	InterruptedJobs int `json:"interruptedJobs"`
 }
 
-// QueueResult is what the jobs of one queue saw.
+// QueueResult is what the jobs of one queue saw. A job that never started
+// counts with the time it waited until the end of the replay, and in
+// UnservedJobs.
 type QueueResult struct {
 	Queue           string  `json:"queue"`
 	WarmBuildShare  float64 `json:"warmBuildShare"`
 	MeanWaitSeconds float64 `json:"meanWaitSeconds"`
 	P95WaitSeconds  float64 `json:"p95WaitSeconds"`
 	KilledJobs      int     `json:"killedJobs"`
+	// Waits of jobs scheduled in and out of working hours.
+	WorkingHours    Waits `json:"workingHours"`
+	OffHours        Waits `json:"offHours"`
+	UnservedJobs    int   `json:"unservedJobs"`
+	InterruptedJobs int   `json:"interruptedJobs"`
+	RetriedJobs     int   `json:"retriedJobs"`
+}
+
+// Waits are the mean and 95th percentile of some jobs' waits.
+type Waits struct {
+	Jobs            int     `json:"jobs"`
+	MeanWaitSeconds float64 `json:"meanWaitSeconds"`
+	P95WaitSeconds  float64 `json:"p95WaitSeconds"`
 }
 
 // Result is the simulation's report.
@@ -106,24 +201,30 @@ type Result struct {
 type instance struct {
 	id                int
 	stack             int
+	az                int
 	launched, readyAt int
 	spot              bool
 	job               *queued // running job, or nil
 	jobEnd, idleSince int
 	done              map[string]bool // queues it finished a job of: its cache is warm for them
 	draining, gone    bool
+	stopping          bool // a spot notice came: no new job
+	reclaimAt         int  // when a noticed spot instance ends
 }
 
 type queued struct {
-	job    Job
-	killed int // times it was killed and put back
+	job     Job
+	killed  int // times it was killed and put back
+	started bool
 }
 
 type group struct {
 	stack           Stack
+	minSize         int // MinSize now: the schedule moves it
 	desired         int
 	lastIn, lastOut int
 	killed          int
+	interrupted     int
 	instanceSeconds float64
 	spotSeconds     float64
 	launches        int
@@ -138,14 +239,20 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 	if len(stacks) == 0 {
 		return Result{}, fmt.Errorf("fleet: no agent stacks")
 	}
-	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Start < jobs[j].Start })
+	jobs = slices.Clone(jobs)
+	for i := range jobs {
+		if jobs[i].Created == 0 || jobs[i].Created > jobs[i].Start {
+			jobs[i].Created = jobs[i].Start
+		}
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Created < jobs[j].Created })
 	groups := make([]*group, len(stacks))
 	served := map[string]bool{}
 	for i, s := range stacks {
 		if s.MaxSize < s.MinSize || s.MinSize < 0 {
 			return Result{}, fmt.Errorf("fleet: stack %s: MinSize %d, MaxSize %d", s.Name, s.MinSize, s.MaxSize)
 		}
-		groups[i] = &group{stack: s, desired: s.MinSize, lastIn: -1 << 30, lastOut: -1 << 30}
+		groups[i] = &group{stack: s, minSize: s.MinSize, desired: s.MinSize, lastIn: -1 << 30, lastOut: -1 << 30}
 		served[s.Queue] = true
 	}
 	for _, j := range jobs {
@@ -167,23 +274,65 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		// The first OnDemandPercentage of every hundred launches run on
 		// demand (OnDemandPercentageAboveBaseCapacity, base 0).
 		spot := s.OnDemandPercentage < 100 && (groups[g].launches*(100-s.OnDemandPercentage))%100 < 100-s.OnDemandPercentage
-		insts = append(insts, &instance{id: nextID, stack: g, launched: t, readyAt: t + opts.BootSeconds, spot: spot, done: map[string]bool{}, idleSince: t + opts.BootSeconds})
+		// The ASG launches into the zone with the fewest of its instances
+		// (AZ rebalancing), the first zone on a tie.
+		perAZ := make([]int, availableAZs)
+		for _, in := range insts {
+			if !in.gone && in.stack == g {
+				perAZ[in.az]++
+			}
+		}
+		az := 0
+		for z := range perAZ {
+			if perAZ[z] < perAZ[az] {
+				az = z
+			}
+		}
+		insts = append(insts, &instance{id: nextID, stack: g, az: az, launched: t, readyAt: t + opts.BootSeconds, spot: spot, done: map[string]bool{}, idleSince: t + opts.BootSeconds})
 		nextID++
 	}
+	// The replay starts in a steady state: MinSize instances are up,
+	// ready and warm at t = 0, as they would be in a running fleet.
+	for gi, g := range groups {
+		for range g.desired {
+			launch(gi, -opts.BootSeconds)
+			insts[len(insts)-1].done[g.stack.Queue] = true
+		}
+	}
 	queues := map[string][]*queued{}
-	waits := map[string][]float64{}
+	var all []*queued
+	waits := map[string][]waitAt{}
 	warm := map[string]int{}
 	ran := map[string]int{}
 	killedQ := map[string]int{}
-	kill := func(in *instance, t int) {
+	interruptedQ := map[string]int{}
+	retriedQ := map[string]int{}
+	requeue := func(j *queued) {
+		queues[j.job.Queue] = append([]*queued{j}, queues[j.job.Queue]...)
+	}
+	kill := func(in *instance) {
 		if in.job == nil {
 			return
 		}
 		groups[in.stack].killed++
 		killedQ[in.job.job.Queue]++
 		in.job.killed++
-		// A killed job is retried: back to the front of its queue.
-		queues[in.job.job.Queue] = append([]*queued{in.job}, queues[in.job.job.Queue]...)
+		// A job killed by a scale-in is retried: back to the front of its
+		// queue.
+		requeue(in.job)
+		in.job = nil
+	}
+	interrupt := func(in *instance) {
+		if in.job == nil {
+			return
+		}
+		groups[in.stack].interrupted++
+		interruptedQ[in.job.job.Queue]++
+		if opts.RetryInterrupted {
+			retriedQ[in.job.job.Queue]++
+			in.job.killed++
+			requeue(in.job)
+		}
 		in.job = nil
 	}
 	alive := func(g int) []*instance {
@@ -204,19 +353,53 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		}
 		return n
 	}
+	online := func(g, t int) int {
+		n := 0
+		for _, in := range insts {
+			if !in.gone && in.stack == g && !in.stopping && t >= in.readyAt {
+				n++
+			}
+		}
+		return n
+	}
+	waitingOn := map[string]int{} // jobs made but not yet runnable, per queue
 
 	next := 0
+	pending := []*queued{} // made, not yet runnable
 	for t := 0; t <= end; t += tick {
 		// Forget terminated instances: every scan below is per live one.
 		insts = slices.DeleteFunc(insts, func(in *instance) bool { return in.gone })
-		for next < len(jobs) && jobs[next].Start <= t {
-			queues[jobs[next].Queue] = append(queues[jobs[next].Queue], &queued{job: jobs[next]})
+		for next < len(jobs) && jobs[next].Created <= t {
+			j := &queued{job: jobs[next]}
+			all = append(all, j)
+			pending = append(pending, j)
 			next++
 		}
-		for _, in := range insts {
-			if in.gone {
-				continue
+		clear(waitingOn)
+		pending = slices.DeleteFunc(pending, func(j *queued) bool {
+			if j.job.Start <= t {
+				queues[j.job.Queue] = append(queues[j.job.Queue], j)
+				return true
 			}
+			waitingOn[j.job.Queue]++
+			return false
+		})
+		// Scheduled scaling: the scheduled actions set MinSize at their
+		// minute; the ASG raises desired capacity to it.
+		if t%60 == 0 {
+			for _, g := range groups {
+				if sc := g.stack.Schedule; sc != nil {
+					switch {
+					case sc.Up.Matches(t):
+						g.minSize = min(sc.UpMinSize, g.stack.MaxSize)
+					case sc.Down.Matches(t):
+						g.minSize = min(sc.DownMinSize, g.stack.MaxSize)
+					}
+					g.desired = max(g.desired, g.minSize)
+				}
+			}
+		}
+		for _, in := range insts {
 			g := groups[in.stack]
 			g.instanceSeconds += tick
 			if in.spot {
@@ -227,17 +410,29 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				in.job = nil
 				in.idleSince = t
 			}
-			// Spot: reclaimed at random; the job on it dies.
-			if in.spot && chance(in.id, t, opts.SpotInterruptionsPerHour*float64(tick)/3600) {
-				kill(in, t)
-				in.gone = true // the ASG launches a replacement below
+			s := g.stack
+			// Spot: a notice at random, then the end two minutes later.
+			if in.spot && !in.stopping && chance(in.id, t, opts.SpotInterruptionsPerHour*spotInterruptionFactor(s.SpotAllocationStrategy)*float64(tick)/3600) {
+				in.stopping, in.reclaimAt = true, t+spotNotice
+			}
+			if in.stopping {
+				if in.job != nil && t >= in.reclaimAt-spotNotice+spotSigquit {
+					interrupt(in) // SIGQUIT: the job ends with agent_stop
+				}
+				if t >= in.reclaimAt {
+					interrupt(in)
+					in.gone = true // the ASG launches a replacement below
+				}
 				continue
 			}
 			// A draining instance (Elastic CI mode's graceful scale-in)
-			// stops after its job.
+			// stops after its job; if the ASG is still above desired
+			// capacity its leaving settles that, otherwise it decrements.
 			if in.draining && in.job == nil {
 				in.gone = true
-				g.desired--
+				if len(alive(in.stack)) <= g.desired {
+					g.desired = max(g.minSize, g.desired-1)
+				}
 				continue
 			}
 			// Idle self-termination: the agent exits after the idle
@@ -245,44 +440,48 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 			// at MinSize the decrement is refused and the instance is
 			// terminated without it, so the ASG replaces it
 			// (scripts/terminate-instance, v6.71.1).
-			s := g.stack
 			if s.ScaleInIdleSeconds > 0 && in.job == nil && t >= in.readyAt && t-in.idleSince >= s.ScaleInIdleSeconds {
 				in.gone = true
-				if g.desired > s.MinSize {
+				if g.desired > g.minSize {
 					g.desired--
 				}
 			}
 		}
-		// The scaler, once a minute, per stack with a scaler.
-		if t%scalerPeriod == 0 {
+		// The scaler: a Lambda run each minute that polls every 10 s for
+		// 50 s, per stack with a scaler.
+		if t%scalerPeriod < scalerRunTime && t%scalerInterval == 0 {
 			for gi, g := range groups {
 				s := g.stack
 				if !s.HasScaler() {
 					continue
 				}
-				// scaler.go Run: desired = scheduled + running jobs (one
-				// agent per instance) + InstanceBuffer, within Min and Max.
-				want := len(queues[s.Queue]) + running(s.Queue) + s.InstanceBuffer
-				want = max(s.MinSize, min(s.MaxSize, want))
+				want := DesiredCount(s, len(queues[s.Queue]), waitingOn[s.Queue], running(s.Queue), online(gi, t), len(alive(gi)))
+				want = max(g.minSize, min(s.MaxSize, want))
 				switch {
 				case want > g.desired && t-g.lastOut >= s.ScaleOutCooldown:
-					g.desired, g.lastOut = want, t
+					// scaler.go scaleOut: the step times ScaleOutFactor,
+					// rounded up, within MaxSize.
+					step := want - g.desired
+					if s.ScaleOutFactor > 0 {
+						step = int(math.Ceil(float64(step) * s.ScaleOutFactor))
+					}
+					g.desired, g.lastOut = min(s.MaxSize, g.desired+step), t
 				case want < g.desired && (!s.DisableScaleIn || s.ElasticCIMode) && t-g.lastIn >= s.ScaleInCooldown:
 					// scaler.go scaleIn: DisableScaleIn stops it unless in
 					// Elastic CI mode; the cooldown counts from the last
-					// scale-in.
+					// scale-in. It lowers the desired capacity, and the ASG
+					// picks the victims.
+					drop := g.desired - want
+					g.desired, g.lastIn = want, t
 					if !s.ElasticCIMode {
-						g.desired, g.lastIn = want, t
 						break
 					}
-					// Elastic CI mode terminates the oldest instances
-					// itself (sorted by launch time, oldest first),
-					// gracefully: each stops after its job and leaves with
-					// a decrement of the desired capacity.
-					g.lastIn = t
+					// Elastic CI mode also stops the oldest instances
+					// gracefully (sorted by launch time, oldest first):
+					// each leaves after its job.
 					live := alive(gi)
 					sort.Slice(live, func(i, j int) bool { return live[i].launched < live[j].launched })
-					for i, n := 0, 0; i < len(live) && n < g.desired-want; i++ {
+					for i, n := 0, 0; i < len(live) && n < drop; i++ {
 						if !live[i].draining {
 							live[i].draining = true
 							n++
@@ -303,7 +502,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				if victim == nil {
 					break // protected instances: the ASG terminates none
 				}
-				kill(victim, t)
+				kill(victim)
 				victim.gone = true
 				live = alive(gi)
 			}
@@ -315,7 +514,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 			for len(waiting) > 0 {
 				var taker *instance
 				for _, in := range insts {
-					if !in.gone && !in.draining && in.job == nil && t >= in.readyAt && groups[in.stack].stack.Queue == queue {
+					if !in.gone && !in.draining && !in.stopping && in.job == nil && t >= in.readyAt && groups[in.stack].stack.Queue == queue {
 						taker = in
 						break
 					}
@@ -325,9 +524,14 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				}
 				j := waiting[0]
 				waiting = waiting[1:]
-				taker.job, taker.jobEnd = j, t+j.job.Duration
-				if j.killed == 0 {
-					waits[queue] = append(waits[queue], float64(t-j.job.Start))
+				duration := j.job.Duration
+				if !taker.done[queue] {
+					duration += opts.ColdPenaltySeconds[queue]
+				}
+				taker.job, taker.jobEnd = j, t+duration
+				if !j.started {
+					j.started = true
+					waits[queue] = append(waits[queue], waitAt{float64(t - j.job.Start), j.job.Start})
 					ran[queue]++
 					if taker.done[queue] {
 						warm[queue]++
@@ -347,36 +551,102 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		}
 		onDemand := g.instanceSeconds - g.spotSeconds
 		monthly := (onDemand + g.spotSeconds*opts.SpotRatio) / 3600 * price * scale
-		res.Stacks = append(res.Stacks, StackResult{Name: g.stack.Name, Queue: g.stack.Queue, KilledJobs: g.killed, MonthlyCostUSD: round2(monthly)})
+		res.Stacks = append(res.Stacks, StackResult{Name: g.stack.Name, Queue: g.stack.Queue, KilledJobs: g.killed,
+			MonthlyCostUSD: round2(monthly), InterruptedJobs: g.interrupted})
 		res.TotalMonthlyCostUSD += monthly
 	}
 	res.TotalMonthlyCostUSD = round2(res.TotalMonthlyCostUSD)
+	// A job that never started waited until the end of the replay.
+	unserved := map[string]int{}
+	for _, j := range all {
+		if !j.started {
+			unserved[j.job.Queue]++
+			waits[j.job.Queue] = append(waits[j.job.Queue], waitAt{float64(end - j.job.Start), j.job.Start})
+		}
+	}
 	var names []string
 	for q := range served {
 		names = append(names, q)
 	}
 	sort.Strings(names)
 	for _, q := range names {
-		r := QueueResult{Queue: q, KilledJobs: killedQ[q]}
+		r := QueueResult{Queue: q, KilledJobs: killedQ[q], UnservedJobs: unserved[q], InterruptedJobs: interruptedQ[q], RetriedJobs: retriedQ[q]}
 		if ran[q] > 0 {
 			r.WarmBuildShare = round2(float64(warm[q]) / float64(ran[q]))
-			r.MeanWaitSeconds, r.P95WaitSeconds = meanP95(waits[q])
 		}
+		var in, out, every []float64
+		for _, w := range waits[q] {
+			every = append(every, w.wait)
+			if opts.WorkingHours != nil && opts.WorkingHours(w.at) {
+				in = append(in, w.wait)
+			} else {
+				out = append(out, w.wait)
+			}
+		}
+		r.MeanWaitSeconds, r.P95WaitSeconds = meanP95(every)
+		r.WorkingHours, r.OffHours = waitsOf(in), waitsOf(out)
 		res.Queues = append(res.Queues, r)
 	}
 	return res, nil
 }
 
+// waitAt is one job's wait and when it was scheduled.
+type waitAt struct {
+	wait float64
+	at   int
+}
+
+func waitsOf(xs []float64) Waits {
+	mean, p95 := meanP95(xs)
+	return Waits{Jobs: len(xs), MeanWaitSeconds: mean, P95WaitSeconds: p95}
+}
+
+// DesiredCount is the scaler's count of instances a stack needs
+// (scaling_calculator.go, 1.12.0): scheduled and running jobs, and the
+// waiting ones with ScaleOutForWaitingJobs, one agent per instance; then
+// InstanceBuffer, only while some job needs an agent (scaler.go); then the
+// availability boost: one more while fewer than half of the live instances
+// have an agent online (booted and registered).
+func DesiredCount(s Stack, scheduled, waiting, running, online, live int) int {
+	want := scheduled + running
+	if s.ScaleOutForWaitingJobs {
+		want += waiting
+	}
+	if want > 0 {
+		want += s.InstanceBuffer
+		if live > 0 && online*2 < live {
+			want++
+		}
+	}
+	return want
+}
+
 // asgVictim picks the instance the ASG terminates when desired capacity
-// falls: never a scale-in-protected one; otherwise the default termination
-// policy's last rule, ClosestToNextInstanceHour (all instances share a
-// launch template, so OldestLaunchConfiguration ties), then the oldest.
+// falls: never a scale-in-protected one. AWS first balances zones (a
+// victim from the zone with the most instances), then applies the stack's
+// termination policies in order (aws-stack.yml v6.71.1:
+// OldestLaunchConfiguration, which ties, every instance sharing one launch
+// template; then ClosestToNextInstanceHour); a tie left is broken by the
+// oldest instance (AWS picks at random; the simulator fixes one).
 func asgVictim(live []*instance, protected bool, t int) *instance {
 	if protected {
 		return nil
 	}
+	perAZ := make([]int, availableAZs)
+	for _, in := range live {
+		perAZ[in.az]++
+	}
+	zone := 0
+	for z := range perAZ {
+		if perAZ[z] > perAZ[zone] {
+			zone = z
+		}
+	}
 	var best *instance
 	for _, in := range live {
+		if in.az != zone {
+			continue
+		}
 		if best == nil || (t-in.launched)%3600 > (t-best.launched)%3600 ||
 			((t-in.launched)%3600 == (t-best.launched)%3600 && in.launched < best.launched) {
 			best = in
@@ -413,7 +683,9 @@ func meanP95(xs []float64) (float64, float64) {
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-// ParseTrace reads a CSV trace: start_seconds,queue,duration_seconds.
+// ParseTrace reads a CSV trace: start_seconds,queue,duration_seconds and,
+// optionally, created_seconds (when the job was made, if it then waited on
+// another job until start_seconds).
 func ParseTrace(text string) ([]Job, error) {
 	var jobs []Job
 	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
@@ -422,15 +694,19 @@ func ParseTrace(text string) ([]Job, error) {
 			continue
 		}
 		f := strings.Split(line, ",")
-		if len(f) != 3 {
-			return nil, fmt.Errorf("trace line %d: want start_seconds,queue,duration_seconds, got %q", i+1, line)
+		if len(f) != 3 && len(f) != 4 {
+			return nil, fmt.Errorf("trace line %d: want start_seconds,queue,duration_seconds[,created_seconds], got %q", i+1, line)
 		}
 		start, err1 := strconv.Atoi(f[0])
 		dur, err2 := strconv.Atoi(f[2])
-		if err1 != nil || err2 != nil || start < 0 || dur <= 0 || f[1] == "" {
-			return nil, fmt.Errorf("trace line %d: %q is not start_seconds,queue,duration_seconds", i+1, line)
+		created, err3 := start, error(nil)
+		if len(f) == 4 {
+			created, err3 = strconv.Atoi(f[3])
 		}
-		jobs = append(jobs, Job{Start: start, Queue: f[1], Duration: dur})
+		if err1 != nil || err2 != nil || err3 != nil || start < 0 || dur <= 0 || f[1] == "" || created < 0 || created > start {
+			return nil, fmt.Errorf("trace line %d: %q is not start_seconds,queue,duration_seconds[,created_seconds] (created at or before start)", i+1, line)
+		}
+		jobs = append(jobs, Job{Start: start, Queue: f[1], Duration: dur, Created: created})
 	}
 	return jobs, nil
 }

@@ -36,14 +36,14 @@ func simulate(t *testing.T, stacks []fleet.Stack, jobs []fleet.Job) fleet.Result
 // aws-stack.yml v6.71.1, HasVariableSize: no scaler when MinSize = MaxSize,
 // so queued work never adds an instance.
 func TestAFixedStackHasNoScaler(t *testing.T) {
-	res := simulate(t, []fleet.Stack{stack("fixed", "q", 1, 1)}, []fleet.Job{{0, 600, "q"}, {0, 600, "q"}})
+	res := simulate(t, []fleet.Stack{stack("fixed", "q", 1, 1)}, []fleet.Job{{Start: 0, Duration: 600, Queue: "q"}, {Start: 0, Duration: 600, Queue: "q"}})
 	assert.Greater(t, res.Queues[0].MeanWaitSeconds, 250.0, "the second job waits for the only instance")
 }
 
 // scaler.go Run: desired = scheduled + running, capped at MaxSize; the
 // instance then boots (BootSeconds) before it takes a job.
 func TestScaleOutFromQueueDepthAndBootTime(t *testing.T) {
-	res := simulate(t, []fleet.Stack{stack("s", "q", 0, 3)}, []fleet.Job{{0, 600, "q"}, {0, 600, "q"}, {0, 600, "q"}})
+	res := simulate(t, []fleet.Stack{stack("s", "q", 0, 3)}, []fleet.Job{{Start: 0, Duration: 600, Queue: "q"}, {Start: 0, Duration: 600, Queue: "q"}, {Start: 0, Duration: 600, Queue: "q"}})
 	q := res.Queues[0]
 	assert.Equal(t, 0.0, q.WarmBuildShare, "three cold instances")
 	assert.InDelta(t, 180, q.P95WaitSeconds, 20, "each job waits for a boot, not for another job")
@@ -52,7 +52,7 @@ func TestScaleOutFromQueueDepthAndBootTime(t *testing.T) {
 // scaler.go scaleOut: ScaleOutCooldownPeriod between two scale-outs.
 func TestScaleOutCooldown(t *testing.T) {
 	s := stack("s", "q", 0, 5)
-	jobs := []fleet.Job{{0, 3600, "q"}, {120, 3600, "q"}}
+	jobs := []fleet.Job{{Start: 0, Duration: 3600, Queue: "q"}, {Start: 120, Duration: 3600, Queue: "q"}}
 	res := simulate(t, []fleet.Stack{s}, jobs)
 	assert.Greater(t, res.Queues[0].P95WaitSeconds, 300.0, "the second job waits out the cooldown")
 	s.ScaleOutCooldown = 0
@@ -63,7 +63,7 @@ func TestScaleOutCooldown(t *testing.T) {
 // A long job, then a short one on a second instance; when the short one
 // ends the scaler wants one instance, and the ASG's victim is the one
 // closest to its next instance hour: the older, busy one.
-var scaleInJobs = []fleet.Job{{0, 7200, "q"}, {1000, 120, "q"}}
+var scaleInJobs = []fleet.Job{{Start: 0, Duration: 7200, Queue: "q"}, {Start: 1000, Duration: 120, Queue: "q"}}
 
 // scaler.go scaleIn: nothing when DisableScaleIn (unless Elastic CI mode);
 // otherwise the ASG picks the victim, ClosestToNextInstanceHour, and a
@@ -94,13 +94,13 @@ func TestScaleInKillsOnlyWhatTheASGMayPick(t *testing.T) {
 // desired == MinSize the decrement fails and the ASG launches a cold
 // replacement, so a min-1 stack with an idle timeout loses its cache.
 func TestIdleSelfTerminationAtMinSizeLosesTheCache(t *testing.T) {
-	jobs := []fleet.Job{{300, 60, "q"}, {3000, 60, "q"}}
+	jobs := []fleet.Job{{Start: 300, Duration: 60, Queue: "q"}, {Start: 3000, Duration: 60, Queue: "q"}}
 	idle := stack("s", "q", 1, 1)
 	res := simulate(t, []fleet.Stack{idle}, jobs)
-	assert.Equal(t, 0.0, res.Queues[0].WarmBuildShare, "the replacement is cold")
+	assert.Equal(t, 0.5, res.Queues[0].WarmBuildShare, "the first job runs on the warm instance; its replacement is cold")
 	idle.ScaleInIdleSeconds = 0
 	res = simulate(t, []fleet.Stack{idle}, jobs)
-	assert.Equal(t, 0.5, res.Queues[0].WarmBuildShare, "kept: the second job runs warm")
+	assert.Equal(t, 1.0, res.Queues[0].WarmBuildShare, "kept: both run warm")
 }
 
 // Spot instances are reclaimed now and then; the job on one dies.
@@ -111,9 +111,15 @@ func TestSpotInterruptionsKillJobs(t *testing.T) {
 	}
 	s := stack("s", "q", 1, 1)
 	s.ScaleInIdleSeconds = 0
-	assert.Zero(t, simulate(t, []fleet.Stack{s}, jobs).Stacks[0].KilledJobs, "on demand")
+	assert.Zero(t, simulate(t, []fleet.Stack{s}, jobs).Stacks[0].InterruptedJobs, "on demand")
 	s.OnDemandPercentage = 0
-	assert.Positive(t, simulate(t, []fleet.Stack{s}, jobs).Stacks[0].KilledJobs, "spot")
+	res := simulate(t, []fleet.Stack{s}, jobs)
+	assert.Positive(t, res.Stacks[0].InterruptedJobs, "spot")
+	assert.Zero(t, res.Stacks[0].KilledJobs, "an interruption is not a scale-in's kill")
+	assert.Equal(t, res.Queues[0].InterruptedJobs, res.Queues[0].RetriedJobs, "pipeline.yml's rules retry every interruption")
+	assert.Zero(t, res.Queues[0].UnservedJobs, "every interrupted job ran again")
+	s.SpotAllocationStrategy = "lowest-price"
+	assert.Greater(t, simulate(t, []fleet.Stack{s}, jobs).Stacks[0].InterruptedJobs, res.Stacks[0].InterruptedJobs, "lowest-price is reclaimed more often")
 }
 
 // prodStacks reads the agent stacks of prod's committed plan.
@@ -147,18 +153,6 @@ func TestProductionOnTheSampleTrace(t *testing.T) {
 			assert.GreaterOrEqual(t, q.WarmBuildShare, 0.9, "builds run warm")
 		}
 	}
-
-	old := prodStacks(t, map[string]string{
-		"buildkite-builders.MaxSize": "2", "buildkite-builders.DisableScaleIn": "false",
-		"buildkite-builders.InstanceScaleInProtection": "false",
-	})
-	before, err := fleet.Simulate(old, jobs, prodPrices())
-	require.NoError(t, err)
-	killed := 0
-	for _, s := range before.Stacks {
-		killed += s.KilledJobs
-	}
-	assert.Positive(t, killed, "the old builders' settings kill running builds")
 }
 
 func TestSampleTraceFileIsTheGenerator(t *testing.T) {
@@ -193,6 +187,171 @@ func cpuTime(t *testing.T) time.Duration {
 func TestParseTraceRefusesMalformedLines(t *testing.T) {
 	for _, bad := range []string{"10,default", "x,default,10", "10,,10", "10,default,0", "-1,default,5"} {
 		_, err := fleet.ParseTrace(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+// Defect 1: a job that never starts counts, with the time it waited until
+// the end of the replay; it no longer reads as no wait at all.
+func TestAnUnservedJobCountsAsWaiting(t *testing.T) {
+	res := simulate(t, []fleet.Stack{stack("deploy", "deploy", 0, 0)}, []fleet.Job{{Start: 0, Duration: 60, Queue: "deploy"}})
+	q := res.Queues[0]
+	assert.Equal(t, 1, q.UnservedJobs)
+	assert.Greater(t, q.P95WaitSeconds, 3600.0, "it waited the whole replay")
+}
+
+// Defects 2 and 5 (scaler.go, scaling_calculator.go 1.12.0): the count of
+// instances the scaler wants. InstanceBuffer only while some job needs an
+// agent; waiting jobs only with ScaleOutForWaitingJobs; the availability
+// boost while fewer than half the live instances have an agent online.
+func TestTheScalersCount(t *testing.T) {
+	s := stack("s", "q", 0, 10)
+	buffered := s
+	buffered.InstanceBuffer = 1
+	forWaiting := s
+	forWaiting.ScaleOutForWaitingJobs = true
+	tests := []struct {
+		name                                      string
+		s                                         fleet.Stack
+		scheduled, waiting, running, online, live int
+		want                                      int
+	}{
+		{"nothing to do", s, 0, 0, 0, 0, 0, 0},
+		{"a buffer with no job adds nothing", buffered, 0, 0, 0, 0, 0, 0},
+		{"a buffer while a job runs", buffered, 0, 0, 1, 1, 1, 2},
+		{"scheduled and running", s, 2, 0, 3, 3, 3, 5},
+		{"waiting jobs are not counted by default", s, 0, 4, 0, 0, 0, 0},
+		{"waiting jobs counted with ScaleOutForWaitingJobs", forWaiting, 0, 4, 0, 0, 0, 4},
+		{"the availability boost: 1 of 4 online", s, 4, 0, 0, 1, 4, 5},
+		{"no boost at half online", s, 4, 0, 0, 2, 4, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, fleet.DesiredCount(tt.s, tt.scheduled, tt.waiting, tt.running, tt.online, tt.live))
+		})
+	}
+}
+
+// Defect 2, on a trace: one job in an hour with InstanceBuffer 1 costs two
+// instances for that job's time, not a buffer instance all month.
+func TestInstanceBufferCostsOnlyWhileJobsRun(t *testing.T) {
+	jobs := []fleet.Job{{Start: 3600, Duration: 300, Queue: "default"}}
+	s := stack("s", "default", 0, 10)
+	plain := simulate(t, []fleet.Stack{s}, jobs).TotalMonthlyCostUSD
+	s.InstanceBuffer = 1
+	buffered := simulate(t, []fleet.Stack{s}, jobs).TotalMonthlyCostUSD
+	assert.Greater(t, buffered, plain)
+	assert.Less(t, buffered, 2.5*plain, "the buffer instance lives about as long as the job's")
+}
+
+// Defect 3: Elastic CI mode also lowers the desired capacity, so with
+// scale-in protection off the ASG picks a victim, busy or not.
+func TestElasticCIModeWithoutProtectionKills(t *testing.T) {
+	s := stack("s", "q", 0, 2)
+	s.ScaleInIdleSeconds, s.ScaleInCooldown, s.ElasticCIMode = 0, 0, true
+	s.ScaleInProtection = false
+	assert.Positive(t, simulate(t, []fleet.Stack{s}, scaleInJobs).Stacks[0].KilledJobs)
+	s.ScaleInProtection = true
+	assert.Zero(t, simulate(t, []fleet.Stack{s}, scaleInJobs).Stacks[0].KilledJobs, "protected: it drains instead")
+}
+
+// Defect 4: the replay starts with MinSize instances up, as in a running
+// fleet: the always-on builder takes the first job at once.
+func TestTheReplayStartsWarm(t *testing.T) {
+	s := stack("s", "q", 1, 1)
+	s.ScaleInIdleSeconds = 0
+	res := simulate(t, []fleet.Stack{s}, []fleet.Job{{Start: 0, Duration: 60, Queue: "q"}})
+	assert.Zero(t, res.Queues[0].P95WaitSeconds)
+}
+
+// Defect 5: the scaler asks every 10 s within each minute's run, so a job
+// waits for a boot, not for the next minute as well.
+func TestTheScalerPollsEveryTenSeconds(t *testing.T) {
+	res := simulate(t, []fleet.Stack{stack("s", "q", 0, 1)}, []fleet.Job{{Start: 5, Duration: 60, Queue: "q"}})
+	assert.InDelta(t, 185, res.Queues[0].P95WaitSeconds, 10, "scaled at t=10, ready 180 s later")
+}
+
+// Defect 6: the ASG takes its victim from the zone with the most
+// instances, then the one closest to its next instance hour. Here the
+// instance closest to the hour overall is idle, alone in its zone; the
+// other zone's closest one is busy, and dies.
+func TestTheASGBalancesZonesBeforeTheHour(t *testing.T) {
+	s := stack("s", "q", 0, 3)
+	s.ScaleInIdleSeconds, s.ScaleInCooldown = 0, 0
+	s.DisableScaleIn, s.ScaleInProtection = false, false
+	jobs := []fleet.Job{
+		{Start: 0, Duration: 5000, Queue: "q"},    // zone a, launched at 0
+		{Start: 1000, Duration: 2700, Queue: "q"}, // zone b, idle from about 3880: closest to its hour then
+		{Start: 3000, Duration: 5000, Queue: "q"}, // zone a, busy
+	}
+	res := simulate(t, []fleet.Stack{s}, jobs)
+	assert.Equal(t, 1, res.Stacks[0].KilledJobs, "the busy instance of the fuller zone")
+}
+
+// Defect 7: a build on a cold instance takes ColdPenaltySeconds longer, so
+// the next build waits longer.
+func TestAColdBuildTakesLonger(t *testing.T) {
+	// The first build boots a cold instance (ready at 190 s); the second,
+	// at 300 s, waits for it to end.
+	jobs := []fleet.Job{{Start: 0, Duration: 100, Queue: "builders"}, {Start: 300, Duration: 100, Queue: "builders"}}
+	s := stack("s", "builders", 0, 1)
+	s.ScaleInIdleSeconds = 0
+	for _, penalty := range []int{0, 300} {
+		opts := options()
+		opts.ColdPenaltySeconds = map[string]int{"builders": penalty}
+		res, err := fleet.Simulate([]fleet.Stack{s}, jobs, opts)
+		require.NoError(t, err)
+		want := (190.0 + max(0, float64(penalty)-10)) / 2
+		assert.InDelta(t, want, res.Queues[0].MeanWaitSeconds, 10, "penalty %d: the second build waits for the cold first", penalty)
+	}
+}
+
+// Scheduled scaling (EnableScheduledScaling): MinSize rises at 14:00 on a
+// working day, so a job at 14:05 finds an instance up.
+func TestScheduledScaling(t *testing.T) {
+	monday1405 := 14*3600 + 300
+	jobs := []fleet.Job{{Start: monday1405, Duration: 60, Queue: "q"}}
+	s := stack("s", "q", 0, 2)
+	assert.Greater(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds, 150.0, "no schedule: a boot")
+	up, err := fleet.ParseCron("0 14 * * MON-FRI", "UTC")
+	require.NoError(t, err)
+	down, err := fleet.ParseCron("0 23 * * MON-FRI", "UTC")
+	require.NoError(t, err)
+	s.Schedule = &fleet.Schedule{Up: up, Down: down, UpMinSize: 1, DownMinSize: 0}
+	assert.Zero(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds, "scaled up at 14:00")
+}
+
+// ScaleOutForWaitingJobs: a test job made when its build starts, runnable
+// when the build ends, finds its instance booted.
+func TestScaleOutForWaitingJobs(t *testing.T) {
+	jobs := []fleet.Job{{Created: 1, Start: 480, Duration: 60, Queue: "q"}}
+	s := stack("s", "q", 0, 2)
+	assert.Greater(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds, 150.0)
+	s.ScaleOutForWaitingJobs = true
+	assert.Zero(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds)
+}
+
+// ScaleOutFactor: half of each step, rounded up; the rest after the
+// cooldown.
+func TestScaleOutFactor(t *testing.T) {
+	var jobs []fleet.Job
+	for range 4 {
+		jobs = append(jobs, fleet.Job{Start: 0, Duration: 600, Queue: "q"})
+	}
+	s := stack("s", "q", 0, 4)
+	whole := simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds
+	s.ScaleOutFactor = 0.5
+	half := simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds
+	assert.Greater(t, half, whole+250, "two jobs wait out the cooldown")
+}
+
+func TestParseCron(t *testing.T) {
+	c, err := fleet.ParseCron("30 8 * * MON-FRI", "America/New_York")
+	require.NoError(t, err)
+	assert.True(t, c.Matches(13*3600+30*60), "Monday 08:30 in New York is 13:30 UTC in January")
+	assert.False(t, c.Matches(5*86400+13*3600+30*60), "not on Saturday")
+	for _, bad := range []string{"0 8 * *", "61 8 * * *", "0 8 * * FUNDAY"} {
+		_, err := fleet.ParseCron(bad, "UTC")
 		assert.Error(t, err, bad)
 	}
 }

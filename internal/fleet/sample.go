@@ -35,9 +35,10 @@ const (
 func SampleTrace() []Job {
 	var jobs []Job
 	build := func(at int) {
-		jobs = append(jobs, Job{Start: at, Queue: "builders", Duration: buildSeconds})
+		jobs = append(jobs, Job{Start: at, Queue: "builders", Duration: buildSeconds, Created: at})
+		// The test jobs exist from the build's start, waiting on it.
 		for i := range testJobsPerBuild {
-			jobs = append(jobs, Job{Start: at + buildSeconds, Queue: "default", Duration: testJobSeconds + 30*i})
+			jobs = append(jobs, Job{Start: at + buildSeconds, Queue: "default", Duration: testJobSeconds + 30*i, Created: at})
 		}
 	}
 	for day := range sampleDays {
@@ -59,9 +60,9 @@ func SampleTrace() []Job {
 // FormatTrace writes jobs as the CSV ParseTrace reads.
 func FormatTrace(jobs []Job) string {
 	var b strings.Builder
-	b.WriteString("start_seconds,queue,duration_seconds\n")
+	b.WriteString("start_seconds,queue,duration_seconds,created_seconds\n")
 	for _, j := range jobs {
-		fmt.Fprintf(&b, "%d,%s,%d\n", j.Start, j.Queue, j.Duration)
+		fmt.Fprintf(&b, "%d,%s,%d,%d\n", j.Start, j.Queue, j.Duration, j.Created)
 	}
 	return b.String()
 }

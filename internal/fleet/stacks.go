@@ -81,6 +81,34 @@ func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stac
 		flag("DisableScaleIn", &s.DisableScaleIn)
 		flag("InstanceScaleInProtection", &s.ScaleInProtection)
 		flag("ScalerEnableExperimentalElasticCIMode", &s.ElasticCIMode)
+		flag("ScaleOutForWaitingJobs", &s.ScaleOutForWaitingJobs)
+		str("SpotAllocationStrategy", &s.SpotAllocationStrategy)
+		var factor string
+		str("ScaleOutFactor", &factor)
+		if f, err := strconv.ParseFloat(factor, 64); err == nil {
+			s.ScaleOutFactor = f
+		} else {
+			errs = append(errs, fmt.Sprintf("%s.ScaleOutFactor %q is not a number", name, factor))
+		}
+		var scheduled bool
+		flag("EnableScheduledScaling", &scheduled)
+		if scheduled {
+			var up, down, tz string
+			sc := &Schedule{}
+			str("ScaleUpSchedule", &up)
+			str("ScaleDownSchedule", &down)
+			str("ScheduleTimezone", &tz)
+			num("ScaleUpMinSize", &sc.UpMinSize)
+			num("ScaleDownMinSize", &sc.DownMinSize)
+			var err error
+			if sc.Up, err = ParseCron(up, tz); err != nil {
+				errs = append(errs, fmt.Sprintf("%s.ScaleUpSchedule: %v", name, err))
+			}
+			if sc.Down, err = ParseCron(down, tz); err != nil {
+				errs = append(errs, fmt.Sprintf("%s.ScaleDownSchedule: %v", name, err))
+			}
+			s.Schedule = sc
+		}
 		if len(errs) > 0 {
 			return nil, fmt.Errorf("stack %s: %s", name, strings.Join(errs, "; "))
 		}
