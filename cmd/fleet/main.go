@@ -7,8 +7,13 @@
 //	go run ./cmd/fleet -stack prod
 //	go run ./cmd/fleet -stack prod -json
 //	go run ./cmd/fleet -stack prod -set buildkite-builders.MinSize=0 -trace my-trace.csv
+//	go run ./cmd/fleet -stack prod -compare docs/fleet-candidates.json -trace bursty -out docs/fleet-bursty
 //
-// Without -trace it replays the sample trace (internal/fleet/sample-trace.csv).
+// Without -trace it replays the sample trace (internal/fleet/sample-trace.csv);
+// -trace bursty replays the second shipped trace (bursty-trace.csv). With
+// -compare it replays each candidate setting of a JSON file and prints one
+// table, and writes it as OUT.json and as a chart of cost against wait,
+// OUT.svg.
 package main
 
 import (
@@ -48,7 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	stack := flags.String("stack", "prod", "stack whose agent stacks to simulate: reads Pulumi.<stack>.yaml")
 	dir := flags.String("dir", ".", "project directory holding Pulumi.yaml")
-	tracePath := flags.String("trace", "", "CSV trace start_seconds,queue,duration_seconds (default: the sample trace)")
+	tracePath := flags.String("trace", "", "CSV trace start_seconds,queue,duration_seconds[,created_seconds], or bursty (default: the sample trace)")
+	coldPenalty := flags.Int("cold-penalty", fleet.DefaultColdPenaltySeconds, "seconds a build takes longer on a cold builder")
+	candidates := flags.String("compare", "", "JSON list of candidate settings {name, set} to compare side by side")
+	out := flags.String("out", "fleet-compare", "with -compare: write OUT.json and OUT.svg")
 	asJSON := flags.Bool("json", false, "print one JSON document")
 	overrides := sets{}
 	flags.Var(overrides, "set", "STACK.PARAM=VALUE: override a template parameter of one agent stack (repeatable)")
@@ -68,12 +76,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	version := opts.Config["ci-infra:elasticStackVersion"]
-	agentStacks, err := fleet.StacksOf(p, version, overrides)
-	if err != nil {
-		return fail(err)
-	}
-	text := fleet.SampleCSV
-	if *tracePath != "" {
+	text, traceName := fleet.SampleCSV, "the sample trace"
+	switch *tracePath {
+	case "":
+	case "bursty":
+		text, traceName = fleet.BurstyCSV, "the bursty trace"
+	default:
+		traceName = *tracePath
 		raw, err := os.ReadFile(*tracePath)
 		if err != nil {
 			return fail(err)
@@ -86,7 +95,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	region := opts.Config["aws:region"]
 	price := func(instanceType string) (float64, error) { return cost.HourlyPrice(region, instanceType) }
-	res, err := fleet.Simulate(agentStacks, jobs, fleet.DefaultOptions(price, cost.SpotPriceRatio))
+	simOpts := fleet.DefaultOptions(price, cost.SpotPriceRatio)
+	simOpts.ColdPenaltySeconds = map[string]int{"builders": *coldPenalty}
+	simulate := func(set map[string]string) (fleet.Result, error) {
+		merged := map[string]string{}
+		for k, v := range overrides {
+			merged[k] = v
+		}
+		for k, v := range set {
+			merged[k] = v
+		}
+		agentStacks, err := fleet.StacksOf(p, version, merged)
+		if err != nil {
+			return fleet.Result{}, err
+		}
+		return fleet.Simulate(agentStacks, jobs, simOpts)
+	}
+	if *candidates != "" {
+		cs, err := readCandidates(*candidates)
+		if err != nil {
+			return fail(err)
+		}
+		rows, err := compare(cs, simulate)
+		if err != nil {
+			return fail(err)
+		}
+		title := fmt.Sprintf("Stack %s, %s, cold builds +%d s", *stack, traceName, *coldPenalty)
+		fmt.Fprintf(stdout, "%s: %d jobs; waits in seconds; ratio to %q's cost\n\n", title, len(jobs), rows[0].Name)
+		writeTable(stdout, rows)
+		raw, err := json.MarshalIndent(map[string]any{"title": title, "rows": rows}, "", "  ")
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(*out+".json", append(raw, '\n'), 0o644); err != nil {
+			return fail(err)
+		}
+		f, err := os.Create(*out + ".svg")
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := writeSVG(f, rows, title); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "\nWrote %s.json and %s.svg\n", *out, *out)
+		return 0
+	}
+	res, err := simulate(nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -98,15 +153,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stdout, "Fleet of stack %q over %d jobs (%s):\n\n", *stack, len(jobs), map[bool]string{true: "the sample trace", false: *tracePath}[*tracePath == ""])
+	fmt.Fprintf(stdout, "Fleet of stack %q over %d jobs (%s):\n\n", *stack, len(jobs), traceName)
 	fmt.Fprintf(stdout, "%-28s %-10s %12s %8s\n", "stack", "queue", "USD/month", "killed")
 	for _, s := range res.Stacks {
 		fmt.Fprintf(stdout, "%-28s %-10s %12.2f %8d\n", s.Name, s.Queue, s.MonthlyCostUSD, s.KilledJobs)
 	}
 	fmt.Fprintf(stdout, "%-28s %-10s %12.2f\n\n", "total", "", res.TotalMonthlyCostUSD)
-	fmt.Fprintf(stdout, "%-10s %10s %12s %12s %8s\n", "queue", "warm", "mean wait s", "p95 wait s", "killed")
+	fmt.Fprintf(stdout, "%-10s %10s %12s %12s %14s %8s %10s\n", "queue", "warm", "mean wait s", "p95 wait s", "p95 work s", "killed", "unserved")
 	for _, q := range res.Queues {
-		fmt.Fprintf(stdout, "%-10s %10.2f %12.1f %12.1f %8d\n", q.Queue, q.WarmBuildShare, q.MeanWaitSeconds, q.P95WaitSeconds, q.KilledJobs)
+		fmt.Fprintf(stdout, "%-10s %10.2f %12.1f %12.1f %14.1f %8d %10d\n", q.Queue, q.WarmBuildShare, q.MeanWaitSeconds, q.P95WaitSeconds, q.WorkingHours.P95WaitSeconds, q.KilledJobs, q.UnservedJobs)
 	}
 	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // ScheduleTimezone is read on any machine
 )
 
 // Cron is a five-field cron expression (minute hour day-of-month month

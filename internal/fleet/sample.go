@@ -3,6 +3,7 @@ package fleet
 import (
 	_ "embed"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -65,4 +66,59 @@ func FormatTrace(jobs []Job) string {
 		fmt.Fprintf(&b, "%d,%s,%d,%d\n", j.Start, j.Queue, j.Duration, j.Created)
 	}
 	return b.String()
+}
+
+// BurstyCSV is the second trace the repository ships (bursty-trace.csv),
+// written by BurstyTrace: another shape of week, to check that a setting
+// chosen on the sample trace is not fitted to it.
+//
+//go:embed bursty-trace.csv
+var BurstyCSV string
+
+// BurstyTrace writes the second trace, also assumptions: Mondays bring a
+// weekend's worth of pull requests in the first three working hours (24
+// builds, most in groups of two or three at once); Thursdays are release
+// days, with 16 builds through the day and, at 18:00 UTC, a release: two
+// long builds at once (40 minutes) whose test jobs then start together;
+// other working days have 12 builds; builds fan out to 8 test jobs of 12
+// minutes; a nightly build every day; weekends quiet. Day 0 is a Monday.
+func BurstyTrace() []Job {
+	var jobs []Job
+	build := func(at, buildFor, tests int) {
+		jobs = append(jobs, Job{Start: at, Queue: "builders", Duration: buildFor, Created: at})
+		for i := range tests {
+			jobs = append(jobs, Job{Start: at + buildFor, Queue: "default", Duration: testJobSeconds + 30*i, Created: at})
+		}
+	}
+	for day := range sampleDays {
+		base := day * 86400
+		build(base+nightlyAt, buildSeconds, testJobsPerBuild)
+		weekday := day % 7
+		switch {
+		case weekday >= 5:
+			continue
+		case weekday == 0: // Monday morning
+			for i := 0; i < 24; {
+				at := base + workdayStart + int(stableNumber("monday", fmt.Sprint(day), fmt.Sprint(i))%uint32(3*3600))
+				n := 1 + int(stableNumber("group", fmt.Sprint(day), fmt.Sprint(i))%3)
+				for k := 0; k < n && i < 24; k++ {
+					build(at, buildSeconds, testJobsPerBuild)
+					i++
+				}
+			}
+		default:
+			count := 12
+			if weekday == 3 { // Thursday: release day
+				count = 16
+				build(base+18*3600, 40*60, 8)
+				build(base+18*3600, 40*60, 8)
+			}
+			for i := range count {
+				at := base + workdayStart + int(stableNumber("day", fmt.Sprint(day), fmt.Sprint(i))%uint32(workdayLength))
+				build(at, buildSeconds, testJobsPerBuild)
+			}
+		}
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Created < jobs[j].Created })
+	return jobs
 }
