@@ -276,7 +276,7 @@ func TestEachRuleFiresAlone(t *testing.T) {
 		{"deny_agent_stack_root_volume_unencrypted", withParam("agents-stack", "RootVolumeEncrypted", nil)},
 		{"deny_agent_stack_plaintext_token", withParam("agents-stack", "BuildkiteAgentToken", "bkua_not_a_real_token")},
 		{"deny_agent_stack_instance_type", withParam("agents-stack", "InstanceTypes", "c5.2xlarge,p4d.24xlarge")},
-		{"deny_agent_stack_max_size", withParam("agents-stack", "MaxSize", "30")}, // the fleet tripled
+		{"deny_agent_stack_max_size", withParam("agents-stack", "MaxSize", "100")}, // the fleet more than doubled
 		{"deny_agent_stack_ssh", withParam("builders-stack", "KeyName", "ops")},
 		{"deny_stateful_unprotected", func(t *testing.T, ins []Input) []Input { // protection removed
 			named(t, ins, "internal-zone-zone")["__options"].(map[string]any)["protect"] = false

@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,4 +82,54 @@ func TestTheDeployClustersStepsRunNoPlugin(t *testing.T) {
 			assert.Regexp(t, `^scripts/(in-image scripts/ci-(preview|up) prod|publish-release)$`, cmd.Command, "%s: %s runs a reviewed script", file, cmd.Key)
 		}
 	}
+}
+
+// The default cluster's agents are spot: every step of pipeline.yml retries
+// a job that an interruption stopped (signal_reason agent_stop, or exit -1
+// when the instance died first), twice, and never a refusal, whose limit-0
+// rules come first (Buildkite applies the first rule that matches).
+func TestEveryStepRetriesSpotInterruptions(t *testing.T) {
+	want := []any{
+		map[string]any{"signal_reason": "agent_refused", "limit": 0},
+		map[string]any{"signal_reason": "signature_rejected", "limit": 0},
+		map[string]any{"signal_reason": "agent_stop", "limit": 2},
+		map[string]any{"exit_status": -1, "limit": 2},
+	}
+	p := parsedPipeline(t, defaultPipeline)
+	commands := 0
+	for _, step := range p.Steps {
+		cmd, ok := step.(*pipeline.CommandStep)
+		if !ok {
+			continue
+		}
+		commands++
+		retry, ok := normalise(cmd.RemainingFields["retry"]).(map[string]any)
+		require.True(t, ok, "%s has retry rules: %#v", cmd.Key, cmd.RemainingFields)
+		assert.Equal(t, want, retry["automatic"], "%s", cmd.Key)
+	}
+	assert.Positive(t, commands)
+}
+
+// normalise turns the parser's ordered maps and numbers into plain ones.
+func normalise(v any) any {
+	raw, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(raw, &out)
+	var fix func(any) any
+	fix = func(v any) any {
+		switch x := v.(type) {
+		case []any:
+			for i := range x {
+				x[i] = fix(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = fix(x[k])
+			}
+		case float64:
+			return int(x)
+		}
+		return v
+	}
+	return fix(out)
 }

@@ -40,6 +40,11 @@ type Config struct {
 	AgentsInstanceTypes      []string `config:"agentsInstanceTypes"`
 	AgentsScaleInIdleSeconds int      `config:"agentsScaleInIdleSeconds"`
 	AgentsOnDemandPercentage int      `config:"agentsOnDemandPercentage"`
+	// AgentsScaleOutForWaitingJobs boots test agents while the build they
+	// wait on runs; ScaleOutCooldownSeconds is the scaling stacks' pause
+	// between two scale-outs (cmd/fleet -compare chose both).
+	AgentsScaleOutForWaitingJobs bool `config:"agentsScaleOutForWaitingJobs"`
+	ScaleOutCooldownSeconds      int  `config:"scaleOutCooldownSeconds"`
 
 	BuildersStackName          string   `config:"buildersStackName"`
 	BuildersBurstStackName     string   `config:"buildersBurstStackName"`
@@ -48,6 +53,14 @@ type Config struct {
 	BuildersMaxSize            int      `config:"buildersMaxSize"`
 	BuildersInstanceTypes      []string `config:"buildersInstanceTypes"`
 	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
+	// The burst builders: spot or not, and how many stay up in working
+	// hours (scheduled scaling; 0: none), from ScaleUpSchedule to
+	// ScaleDownSchedule in ScheduleTimezone.
+	BuildersBurstOnDemandPercentage  int    `config:"buildersBurstOnDemandPercentage"`
+	BuildersBurstWorkingHoursMinSize int    `config:"buildersBurstWorkingHoursMinSize"`
+	ScaleUpSchedule                  string `config:"scaleUpSchedule"`
+	ScaleDownSchedule                string `config:"scaleDownSchedule"`
+	ScheduleTimezone                 string `config:"scheduleTimezone"`
 
 	// The deploy agents: the only agents the CI roles trust, running only
 	// their allow-list. They join a Buildkite cluster of their own with its

@@ -38,7 +38,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		wantKey  string
 		wantText string
 	}{
-		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "3" }, "ci-infra:buildersMaxSize", "must be >= MinSize (3), got 2"},
+		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "5" }, "ci-infra:buildersMaxSize", "must be >= MinSize (5), got 4"},
 		{"negative min", set("ci-infra:agentsMinSize", "-1"), "ci-infra:agentsMinSize", "must be >= 0"},
 		{"zero max", set("ci-infra:agentsMaxSize", "0"), "ci-infra:agentsMaxSize", "must be >= 1"},
 		{"size not a number", set("ci-infra:agentsMaxSize", "ten"), "ci-infra:agentsMaxSize", "whole number"},

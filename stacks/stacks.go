@@ -391,6 +391,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
 	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
+	agentsArgs.Scaling = agentstack.Scaling{ScaleOutForWaitingJobs: cfg.AgentsScaleOutForWaitingJobs, ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds}
 	agentsArgs.ImportID = cfg.Adopt[nameAgents]
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
 	if f.agents, err = agentstack.New(ctx, nameAgents, agentsArgs); err != nil {
@@ -420,6 +421,12 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		burstArgs.MinSize, burstArgs.MaxSize = 0, burst
 		burstArgs.KeepWarm = false
 		burstArgs.ScaleInIdleSeconds = BuildersBurstIdleSeconds
+		burstArgs.OnDemandPercentage = cfg.BuildersBurstOnDemandPercentage
+		burstArgs.Scaling = agentstack.Scaling{ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds}
+		if n := cfg.BuildersBurstWorkingHoursMinSize; n > 0 {
+			burstArgs.Scaling.Schedule = &agentstack.Schedule{Up: cfg.ScaleUpSchedule, Down: cfg.ScaleDownSchedule,
+				Timezone: cfg.ScheduleTimezone, UpMinSize: n, DownMinSize: 0}
+		}
 		burstArgs.ImportID = ""
 		burstArgs.Tags = label.Merge(tags, map[string]string{"role": "builders-burst"})
 		if _, err := agentstack.New(ctx, nameBuildersBurst, burstArgs); err != nil {

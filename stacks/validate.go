@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -20,6 +21,7 @@ import (
 	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/network"
 	"mtrlz.dev/ci-infra/internal/cost"
+	"mtrlz.dev/ci-infra/internal/fleet"
 )
 
 var (
@@ -92,7 +94,24 @@ func (c *Config) Validate(project string) error {
 	if c.AgentsScaleInIdleSeconds < 60 {
 		bad("agentsScaleInIdleSeconds", "must be at least 60 seconds (0 would keep idle test agents forever), got %d", c.AgentsScaleInIdleSeconds)
 	}
-	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage} {
+	if c.ScaleOutCooldownSeconds < 0 {
+		bad("scaleOutCooldownSeconds", "must be 0 or more seconds, got %d", c.ScaleOutCooldownSeconds)
+	}
+	if burst := c.BuildersMaxSize - c.BuildersMinSize; c.BuildersBurstWorkingHoursMinSize < 0 || c.BuildersBurstWorkingHoursMinSize > max(0, burst) {
+		bad("buildersBurstWorkingHoursMinSize", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", max(0, burst), c.BuildersBurstWorkingHoursMinSize)
+	}
+	if c.BuildersBurstWorkingHoursMinSize > 0 {
+		for key, expr := range map[string]string{"scaleUpSchedule": c.ScaleUpSchedule, "scaleDownSchedule": c.ScaleDownSchedule} {
+			if _, err := fleet.ParseCron(expr, ""); err != nil {
+				bad(key, "%v; e.g. \"0 14 * * MON-FRI\"", err)
+			}
+		}
+		if _, err := time.LoadLocation(c.ScheduleTimezone); err != nil || c.ScheduleTimezone == "" {
+			bad("scheduleTimezone", "%q is not an IANA time zone such as UTC or America/New_York", c.ScheduleTimezone)
+		}
+	}
+	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage,
+		"buildersBurstOnDemandPercentage": c.BuildersBurstOnDemandPercentage} {
 		if pct < 0 || pct > 100 {
 			bad(key, "must be a percentage from 0 to 100, got %d", pct)
 		}

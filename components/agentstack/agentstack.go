@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // Schedule.Timezone is checked on any machine
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudformation"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -98,6 +100,55 @@ type Args struct {
 	// ImportID adopts an existing CloudFormation stack (its name) instead of
 	// creating a second fleet.
 	ImportID string
+	// Scaling are the scaler's levers; the zero value keeps the
+	// template's defaults.
+	Scaling Scaling
+}
+
+// Scaling are the template's scaling levers (v6.71.1), as
+// internal/fleet models them. cmd/fleet -compare is how to choose them.
+type Scaling struct {
+	// ScaleOutForWaitingJobs counts jobs waiting on another job (a test
+	// job behind its build step) as needing an agent, so instances boot
+	// while the build runs (ScaleOutForWaitingJobs). The idle period must
+	// outlast the wait, or the instance leaves before its job is runnable.
+	ScaleOutForWaitingJobs bool
+	// ScaleOutCooldownSeconds between two scale-outs
+	// (ScaleOutCooldownPeriod); nil keeps the template's 300.
+	ScaleOutCooldownSeconds *int
+	// Schedule raises MinSize in working hours (EnableScheduledScaling).
+	Schedule *Schedule
+}
+
+// validate checks the levers against the stack's size; the template's
+// contract checks each parameter's form (the cron patterns included).
+func (s Scaling) validate(keepWarm bool, maxSize int) error {
+	var errs []error
+	if c := s.ScaleOutCooldownSeconds; c != nil && *c < 0 {
+		errs = append(errs, fmt.Errorf("ScaleOutCooldownSeconds must be >= 0, got %d", *c))
+	}
+	if sc := s.Schedule; sc != nil {
+		if keepWarm {
+			errs = append(errs, errors.New("Schedule: a fixed stack (KeepWarm) has no scaler to schedule"))
+		}
+		for name, n := range map[string]int{"UpMinSize": sc.UpMinSize, "DownMinSize": sc.DownMinSize} {
+			if n < 0 || n > maxSize {
+				errs = append(errs, fmt.Errorf("Schedule.%s must be 0..MaxSize (%d), got %d", name, maxSize, n))
+			}
+		}
+		if _, err := time.LoadLocation(sc.Timezone); err != nil || sc.Timezone == "" {
+			errs = append(errs, fmt.Errorf("Schedule.Timezone %q is not an IANA time zone such as UTC or America/New_York", sc.Timezone))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Schedule is the template's scheduled scaling: at Up (a cron expression
+// in Timezone), MinSize becomes UpMinSize; at Down, DownMinSize.
+type Schedule struct {
+	Up, Down               string
+	Timezone               string
+	UpMinSize, DownMinSize int
 }
 
 // AgentStack is one Elastic CI Stack.
@@ -130,6 +181,7 @@ func (a Args) Validate() error {
 	if a.Region == "" {
 		errs = append(errs, errors.New("Region is required"))
 	}
+	errs = append(errs, a.Scaling.validate(a.KeepWarm, a.MaxSize))
 	for field, in := range map[string]any{
 		"ManagedPolicyARN": a.ManagedPolicyARN, "BootstrapScriptURL": a.BootstrapScriptURL,
 		"SecretsBucket": a.SecretsBucket, "AgentTokenPath": a.AgentTokenPath,
@@ -258,6 +310,18 @@ func (a Args) StaticParameters() map[string]string {
 		maps.Copy(p, warmParameters())
 	} else {
 		p["ScaleInIdlePeriod"] = strconv.Itoa(a.ScaleInIdleSeconds)
+	}
+	if a.Scaling.ScaleOutForWaitingJobs {
+		p["ScaleOutForWaitingJobs"] = "true"
+	}
+	if c := a.Scaling.ScaleOutCooldownSeconds; c != nil {
+		p["ScaleOutCooldownPeriod"] = strconv.Itoa(*c)
+	}
+	if sc := a.Scaling.Schedule; sc != nil {
+		p["EnableScheduledScaling"] = "true"
+		p["ScaleUpSchedule"], p["ScaleDownSchedule"] = sc.Up, sc.Down
+		p["ScaleUpMinSize"], p["ScaleDownMinSize"] = strconv.Itoa(sc.UpMinSize), strconv.Itoa(sc.DownMinSize)
+		p["ScheduleTimezone"] = sc.Timezone
 	}
 	if a.MinSize > 0 {
 		// The stack waits for MinSize instances to signal at creation; give
