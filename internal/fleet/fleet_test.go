@@ -1,7 +1,9 @@
 package fleet_test
 
 import (
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -155,10 +157,45 @@ func TestProductionOnTheSampleTrace(t *testing.T) {
 	}
 }
 
+// Issue 21's bar, on both shipped traces: prod's settings keep the p95
+// wait in working hours at 60 s or less on default and builders, cost no
+// more than the settings before them (docs/fleet/candidates.json's first
+// candidate), kill no job, and retry every spot interruption.
+func TestProductionMeetsTheWaitAtTodaysCost(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "docs", "fleet", "candidates.json"))
+	require.NoError(t, err)
+	var candidates []struct {
+		Name string
+		Set  map[string]string
+	}
+	require.NoError(t, json.Unmarshal(raw, &candidates))
+	require.Equal(t, "before", candidates[0].Name)
+	for name, csv := range map[string]string{"sample": fleet.SampleCSV, "bursty": fleet.BurstyCSV} {
+		t.Run(name, func(t *testing.T) {
+			jobs, err := fleet.ParseTrace(csv)
+			require.NoError(t, err)
+			before, err := fleet.Simulate(prodStacks(t, candidates[0].Set), jobs, prodPrices())
+			require.NoError(t, err)
+			prod, err := fleet.Simulate(prodStacks(t, nil), jobs, prodPrices())
+			require.NoError(t, err)
+			assert.LessOrEqual(t, prod.TotalMonthlyCostUSD, before.TotalMonthlyCostUSD)
+			for _, q := range prod.Queues {
+				if q.Queue == "default" || q.Queue == "builders" {
+					assert.LessOrEqual(t, q.WorkingHours.P95WaitSeconds, 60.0, "%s p95 in working hours", q.Queue)
+				}
+				assert.Zero(t, q.KilledJobs, q.Queue)
+				assert.Equal(t, q.InterruptedJobs, q.RetriedJobs, q.Queue)
+				assert.Zero(t, q.UnservedJobs, q.Queue)
+			}
+		})
+	}
+}
+
 func TestSampleTraceFileIsTheGenerator(t *testing.T) {
 	raw, err := os.ReadFile("sample-trace.csv")
 	require.NoError(t, err)
 	assert.Equal(t, fleet.FormatTrace(fleet.SampleTrace()), string(raw), "regenerate sample-trace.csv from SampleTrace")
+	assert.Equal(t, fleet.FormatTrace(fleet.BurstyTrace()), fleet.BurstyCSV, "regenerate bursty-trace.csv from BurstyTrace")
 	jobs, err := fleet.ParseTrace(string(raw))
 	require.NoError(t, err)
 	assert.Len(t, jobs, len(fleet.SampleTrace()))
