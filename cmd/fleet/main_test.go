@@ -64,3 +64,25 @@ func TestCompareRefusesAnUnknownParameter(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "buildkite.MaxSise")
 }
+
+// The comparison the README shows is the one the code makes: docs/fleet's
+// JSON equals a fresh run of the README's commands.
+func TestTheREADMEsComparisonIsCurrent(t *testing.T) {
+	root := testenv.Root(t)
+	for _, trace := range []string{"sample", "bursty"} {
+		t.Run(trace, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), trace)
+			args := []string{"-stack", "prod", "-dir", root, "-compare", filepath.Join(root, "docs", "fleet", "candidates.json"), "-out", out}
+			if trace == "bursty" {
+				args = append(args, "-trace", "bursty")
+			}
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run(args, &stdout, &stderr), stderr.String())
+			got, err := os.ReadFile(out + ".json")
+			require.NoError(t, err)
+			want, err := os.ReadFile(filepath.Join(root, "docs", "fleet", trace+".json"))
+			require.NoError(t, err)
+			assert.JSONEq(t, string(want), string(got), "rerun the README's cmd/fleet -compare commands (\"What it costs\") and commit docs/fleet")
+		})
+	}
+}
