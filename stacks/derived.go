@@ -44,7 +44,9 @@ func (c *Config) EnvParams() agent.EnvParams {
 	}
 }
 
-// guardrails turns a repository's config into the component's Args.
+// guardrails turns a repository's config into the component's Args. With
+// no webhookSecret (a stack that keeps no secret) it leaves the webhooks to
+// the secrets stack (SecretsNeeded.Webhooks).
 func (r RepositoryConfig) guardrails(webhookSecret pulumi.StringInput, importExisting bool) guardrails.Args {
 	args := guardrails.Args{
 		ImportExisting:    importExisting,
@@ -54,6 +56,9 @@ func (r RepositoryConfig) guardrails(webhookSecret pulumi.StringInput, importExi
 		RequiredApprovals: r.RequiredApprovals,
 		DeployBranch:      r.DeployBranch,
 		DeployPushers:     r.DeployPushers,
+	}
+	if webhookSecret == nil {
+		return args
 	}
 	for _, w := range r.Webhooks {
 		args.Webhooks = append(args.Webhooks, guardrails.Webhook{URL: w.URL, Events: w.Events, Secret: webhookSecret})

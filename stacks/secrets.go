@@ -5,12 +5,14 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/bucket"
+	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 )
 
@@ -37,6 +39,17 @@ type SecretsNeeded struct {
 	Region string        `json:"region"`
 	Bucket string        `json:"bucket"`
 	Places []SecretPlace `json:"places"`
+	// GitHubOwner and Webhooks: the repositories' webhooks, which the
+	// secrets stack declares because each carries webhookSecret.
+	GitHubOwner string          `json:"githubOwner,omitempty"`
+	Webhooks    []NeededWebhook `json:"webhooks,omitempty"`
+}
+
+// NeededWebhook is one webhook of a repository (RepositoryConfig.Webhooks).
+type NeededWebhook struct {
+	Repository string   `json:"repository"`
+	URL        string   `json:"url"`
+	Events     []string `json:"events"`
 }
 
 // secretsNeeded lists every place of a secret for this config: one table
@@ -49,10 +62,21 @@ func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
 		"buildSafetyGithubToken":    {Name: agent.BuildSafetyTokenKey, Object: agent.BuildSafetyTokenKey},
 		"dockerHubUser":             {Name: agent.EnvironmentKey, Object: agent.EnvironmentKey, EnvVar: "DOCKER_LOGIN_USER"},
 		"dockerHubPassword":         {Name: agent.DockerPasswordKey, Object: agent.DockerPasswordKey},
+		"webhookSecret":             {Name: "webhooks"},
 	}
 	n := SecretsNeeded{Region: c.Region, Bucket: c.SecretsBucketName()}
+	if c.ManageGitHub {
+		for _, r := range c.Repositories {
+			for _, w := range r.Webhooks {
+				n.Webhooks = append(n.Webhooks, NeededWebhook{Repository: r.Name, URL: w.URL, Events: w.Events})
+			}
+		}
+	}
+	if len(n.Webhooks) > 0 {
+		n.GitHubOwner = c.GitHubOrg
+	}
 	for _, key := range c.SecretKeys() {
-		if p, ok := places[key]; ok {
+		if p, ok := places[key]; ok && (key != "webhookSecret" || len(n.Webhooks) > 0) {
 			p.Key = key
 			n.Places = append(n.Places, p)
 		}
@@ -198,6 +222,9 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 			return nil, err
 		}
 	}
+	if err := needed.declareWebhooks(ctx, value("webhookSecret")); err != nil {
+		return nil, err
+	}
 	outputs := pulumi.Map{"mainStack": pulumi.String(main)}
 	if key, ok := values["agentSshPrivateKey"]; ok {
 		outputs["agentSshPublicKey"] = pulumi.Unsecret(key).ApplyT(func(v any) string {
@@ -206,6 +233,34 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		}).(pulumi.StringOutput)
 	}
 	return outputs, nil
+}
+
+// declareWebhooks declares the main stack's repositories' webhooks, signed
+// with secret, through a GitHub provider for its owner (its token comes
+// from GITHUB_TOKEN).
+func (n SecretsNeeded) declareWebhooks(ctx *pulumi.Context, secret pulumi.StringOutput) error {
+	if len(n.Webhooks) == 0 {
+		return nil
+	}
+	provider, err := github.NewProvider(ctx, "github", &github.ProviderArgs{Owner: pulumi.String(n.GitHubOwner)})
+	if err != nil {
+		return err
+	}
+	var repos []string
+	byRepo := map[string][]guardrails.Webhook{}
+	for _, w := range n.Webhooks {
+		if _, ok := byRepo[w.Repository]; !ok {
+			repos = append(repos, w.Repository)
+		}
+		byRepo[w.Repository] = append(byRepo[w.Repository], guardrails.Webhook{URL: w.URL, Events: w.Events, Secret: secret})
+	}
+	for _, repo := range repos {
+		if _, err := guardrails.NewWebhooks(ctx, label.Name("webhooks", repo), guardrails.WebhooksArgs{Repository: repo, Webhooks: byRepo[repo]},
+			pulumi.Provider(provider)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mainProject is the project of the main stacks.

@@ -114,3 +114,32 @@ func TestTheSecretsStackWritesWhatTheMainStackNeeds(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "separateSecrets"), err.Error())
 }
+
+// Webhooks carry webhookSecret, so with separateSecrets the main stack
+// declares none and lists them in secretsNeeded; the secrets stack
+// declares them, signed with its own webhookSecret, and asks for it.
+func TestTheSecretsStackDeclaresTheWebhooks(t *testing.T) {
+	opts := separateProd(t)
+	opts.Config["ci-infra:repositories"] = `[{"name":"smokey","defaultBranch":"master","requiredChecks":["ci/circleci"],
+		"webhooks":[{"url":"https://deployer.example.com/github","events":["push","status"]}]}]`
+	main, err := plan.Run(Build, opts)
+	require.NoError(t, err)
+	assert.Empty(t, main.Find("github:index/repositoryWebhook:RepositoryWebhook", ""), "the main stack holds no webhook")
+	needed := main.Outputs["secretsNeeded"].Value.(map[string]any)
+	assert.Equal(t, "MaterializeInc", needed["githubOwner"])
+	assert.Len(t, needed["webhooks"], 1)
+
+	secrets, err := plan.LoadOptions(filepath.Join(testenv.Root(t), "secrets"), "prod")
+	require.NoError(t, err)
+	secrets.References = map[string]map[string]any{"organization/ci-infra/prod": {"secretsNeeded": needed}}
+	p, err := plan.Run(BuildSecrets, secrets)
+	require.NoError(t, err)
+	hooks := p.Find("github:index/repositoryWebhook:RepositoryWebhook", "")
+	require.Len(t, hooks, 1)
+	assert.Equal(t, "smokey", hooks[0].Input("repository"))
+	assert.True(t, hooks[0].IsSecret("configuration"), "the signing secret stays secret")
+
+	delete(secrets.Config, "ci-infra-secrets:webhookSecret")
+	_, err = plan.Run(BuildSecrets, secrets)
+	assert.ErrorContains(t, err, "ci-infra-secrets:webhookSecret: not set")
+}

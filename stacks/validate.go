@@ -200,7 +200,6 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 		bad("trustedTeamMaintainers", "%v", err)
 	}
 	seen := map[string]bool{}
-	webhooks := false
 	for i, r := range c.Repositories {
 		key := fmt.Sprintf("repositories[%d]", i)
 		name := strings.ToLower(r.Name)
@@ -208,7 +207,6 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 			bad("repositories", "%q is listed twice", r.Name)
 		}
 		seen[name] = true
-		webhooks = webhooks || len(r.Webhooks) > 0
 		args := r.guardrails(pulumi.String("validation only"), false)
 		if err := args.Validate(); err != nil {
 			for _, e := range flatten(err) {
@@ -219,7 +217,7 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	if c.AdoptGuardrails && !c.ManageGitHub {
 		bad("adoptGuardrails", "is true but manageGitHub is false: a stack that does not manage GitHub adopts nothing there")
 	}
-	c.validateSecrets(bad, webhooks)
+	c.validateSecrets(bad)
 }
 
 // SecretKeys are the secrets this stack's layout and config need, by key:
@@ -264,19 +262,16 @@ var why = map[string]string{
 }
 
 // validateSecrets holds each layout to its secrets: with separateSecrets
-// none may be set here (a pull request previews this stack), and webhooks,
-// which carry one, are not declared here; otherwise each one the config
-// needs must be set.
-func (c *Config) validateSecrets(bad func(key, format string, args ...any), webhooks bool) {
+// none may be set here (a pull request previews this stack; the secrets
+// stack declares the webhooks, which carry one); otherwise each one the
+// config needs must be set.
+func (c *Config) validateSecrets(bad func(key, format string, args ...any)) {
 	values := c.secrets()
 	if c.SeparateSecrets {
 		for _, key := range slices.Sorted(maps.Keys(values)) {
 			if values[key] != nil {
 				bad(key, "holds a secret, and this stack keeps none (separateSecrets is true): move this stack's secrets with `scripts/split-secrets <stack>` (or set separateSecrets to false until then); a new stack: `pulumi config rm %s` here and `pulumi -C secrets config set --secret %s <value>` on the ci-infra-secrets stack of the same name", key, key)
 			}
-		}
-		if webhooks {
-			bad("repositories", "a webhook carries webhookSecret, which this stack does not hold (separateSecrets is true): declare no webhooks here (the ci-infra-secrets stack does not declare them yet)")
 		}
 		return
 	}

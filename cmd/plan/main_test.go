@@ -70,7 +70,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 		// prod keeps no secret; the secrets stack that writes them is
 		// planned with it, each secret a placeholder.
 		"Its secrets, written by the stack of the same name of ci-infra-secrets (secrets/), which only operators and the deploy run:\nPlan of stack \"prod\" (project ci-infra-secrets)",
-		"planned with placeholders: ci-infra-secrets:agentSshPrivateKey, ci-infra-secrets:buildSafetyGithubToken, ci-infra-secrets:buildkiteAgentToken, ci-infra-secrets:buildkiteDeployAgentToken, ci-infra-secrets:dockerHubPassword, ci-infra-secrets:dockerHubUser\n",
+		"planned with placeholders: ci-infra-secrets:agentSshPrivateKey, ci-infra-secrets:buildSafetyGithubToken, ci-infra-secrets:buildkiteAgentToken, ci-infra-secrets:buildkiteDeployAgentToken, ci-infra-secrets:dockerHubPassword, ci-infra-secrets:dockerHubUser, ci-infra-secrets:webhookSecret\n",
 		"\nagents  ci-infra:buildkite:AgentStack\n",
 		"\n    agents-stack  aws:cloudformation/stack:Stack\n",
 		"config-bucket  aws:s3/bucketV2:BucketV2  [protected]",

@@ -90,9 +90,7 @@ func (a *Args) defaults() {
 func (a Args) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !repoName.MatchString(a.Repository) {
-		bad("repository name %q must be 1-100 letters, digits, dots, hyphens or underscores", a.Repository)
-	}
+	validateRepository(a.Repository, bad)
 	if !ident.IsBranch(a.DefaultBranch) {
 		bad("default branch %q is not a branch name", a.DefaultBranch)
 	}
@@ -123,7 +121,20 @@ func (a Args) Validate() error {
 			bad("deploy pusher %q must be /login for a user or an app's node ID", p)
 		}
 	}
-	for i, w := range a.Webhooks {
+	validateWebhooks(a.Webhooks, bad)
+	return errors.Join(errs...)
+}
+
+// validateRepository reports a repository name GitHub would refuse.
+func validateRepository(name string, bad func(format string, args ...any)) {
+	if !repoName.MatchString(name) {
+		bad("repository name %q must be 1-100 letters, digits, dots, hyphens or underscores", name)
+	}
+}
+
+// validateWebhooks reports each webhook's problems through bad.
+func validateWebhooks(ws []Webhook, bad func(format string, args ...any)) {
+	for i, w := range ws {
 		if err := ValidateWebhookURL(w.URL); err != nil {
 			bad("webhook %d: %v", i, err)
 		}
@@ -139,7 +150,6 @@ func (a Args) Validate() error {
 			bad("webhook %d: needs a secret to sign deliveries", i)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // ValidateWebhookURL accepts absolute https URLs only: deliveries carry
@@ -220,9 +230,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 
-	for i, w := range args.Webhooks {
+	if err := declareWebhooks(ctx, name, args.Repository, args.Webhooks, parent); err != nil {
+		return nil, err
+	}
+
+	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{}); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// declareWebhooks declares a repository's signed JSON webhooks, named
+// <name>-webhook-<i>.
+func declareWebhooks(ctx *pulumi.Context, name, repository string, ws []Webhook, parent pulumi.ResourceOption) error {
+	for i, w := range ws {
 		if _, err := github.NewRepositoryWebhook(ctx, label.Name(name, fmt.Sprintf("webhook-%d", i)), &github.RepositoryWebhookArgs{
-			Repository: pulumi.String(args.Repository),
+			Repository: pulumi.String(repository),
 			Active:     pulumi.Bool(true),
 			Events:     pulumi.ToStringArray(w.Events),
 			Configuration: &github.RepositoryWebhookConfigurationArgs{
@@ -232,12 +255,55 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 				Secret:      pulumi.ToSecret(w.Secret).(pulumi.StringOutput),
 			},
 		}, parent); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{}); err != nil {
+// WebhooksTypeToken is the Pulumi type of a repository's webhooks declared
+// apart from its guardrails: by the stack that holds their secret (the
+// ci-infra-secrets stack), so that the stack pull requests preview holds
+// none.
+const WebhooksTypeToken = "ci-infra:github:RepositoryWebhooks"
+
+// WebhooksArgs are one repository's webhooks.
+type WebhooksArgs struct {
+	Repository string
+	Webhooks   []Webhook
+}
+
+// Validate reports every problem of the arguments at once.
+func (a WebhooksArgs) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	validateRepository(a.Repository, bad)
+	if len(a.Webhooks) == 0 {
+		bad("no webhooks")
+	}
+	validateWebhooks(a.Webhooks, bad)
+	return errors.Join(errs...)
+}
+
+// Webhooks is a repository's webhooks.
+type Webhooks struct {
+	pulumi.ResourceState
+}
+
+// NewWebhooks declares a repository's webhooks.
+func NewWebhooks(ctx *pulumi.Context, name string, args WebhooksArgs, opts ...pulumi.ResourceOption) (*Webhooks, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("webhooks %s: %w", name, err)
+	}
+	w := &Webhooks{}
+	if err := ctx.RegisterComponentResource(WebhooksTypeToken, name, w, opts...); err != nil {
 		return nil, err
 	}
-	return g, nil
+	if err := declareWebhooks(ctx, name, args.Repository, args.Webhooks, pulumi.Parent(w)); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{}); err != nil {
+		return nil, err
+	}
+	return w, nil
 }

@@ -129,7 +129,7 @@ func TestSecretsRoundTripThroughTheStackFile(t *testing.T) {
 	opts, err := plan.LoadOptions(filepath.Join(p.Dir, "secrets"), "prod")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"ci-infra-secrets:agentSshPrivateKey", "ci-infra-secrets:buildkiteAgentToken", "ci-infra-secrets:buildkiteDeployAgentToken",
-		"ci-infra-secrets:buildSafetyGithubToken", "ci-infra-secrets:dockerHubUser", "ci-infra-secrets:dockerHubPassword"}, opts.Placeholders)
+		"ci-infra-secrets:buildSafetyGithubToken", "ci-infra-secrets:dockerHubUser", "ci-infra-secrets:dockerHubPassword", "ci-infra-secrets:webhookSecret"}, opts.Placeholders)
 }
 
 func TestUpIsDeterministicAndMatchesTheOfflinePlan(t *testing.T) {
