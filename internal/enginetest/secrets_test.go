@@ -84,7 +84,7 @@ func TestTheMainStackHoldsNoSecretAndPreviewsWithoutAKey(t *testing.T) {
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
 	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentsMaxSize", "9")
 	diff := p.MustPulumi(t, "preview", "--stack", "prod", "--diff", "--non-interactive")
-	assert.Regexp(t, `(?s)~ aws:cloudformation/stack:Stack: \(update\).*::agents-stack\].*~ MaxSize\s*: "10" => "9"`, diff, "the changed agent stack shows")
+	assert.Regexp(t, `(?s)~ aws:cloudformation/stack:Stack: \(update\).*::agents-stack\].*~ MaxSize\s*: "40" => "9"`, diff, "the changed agent stack shows")
 	assert.Contains(t, diff, "~ 1 to update")
 
 	// A refresh reads back only what the stack owns: still nothing secret.
