@@ -65,27 +65,44 @@ use_pipeline_role() {
 # Show the summary of a pulumi run (from its "Resources:" line on, or its
 # last 40 lines) as a Buildkite annotation. Does nothing outside Buildkite.
 annotate() {
-  local file=$1 status=$2 title=$3 style=success summary
+  local file=$1 status=$2 title=$3 summary
   [ -n "${BUILDKITE:-}" ] || return 0
-  [ "$status" -eq 0 ] || style=error
   summary=$(sed -n '/^Resources:/,$p' "$file")
   [ -n "$summary" ] || summary=$(tail -n 40 "$file")
   local fence='```'
   printf '**%s** (exit %s)\n\n%sterm\n%s\n%s\n' "$title" "$status" "$fence" "$summary" "$fence" |
-    buildkite-agent annotate --style "$style" --context "$title"
+    post_annotation "$status" "$title"
+}
+
+# post_annotation STATUS TITLE
+# Post the markdown on stdin as the build's annotation TITLE, an error when
+# STATUS is not 0. Does nothing outside Buildkite.
+post_annotation() {
+  local status=$1 title=$2 style=success
+  [ -n "${BUILDKITE:-}" ] || return 0
+  [ "$status" -eq 0 ] || style=error
+  buildkite-agent annotate --style "$style" --context "$title"
 }
 
 # preview_summary JSON STATUS STACK
 # Markdown of `pulumi preview --json` (JSON) that exited with STATUS: the
-# changes, one line per resource with the keys that change, then the check
-# of protected resources. It fails when one would be replaced or deleted,
+# changes, one line per resource with the keys that change, then each
+# changed value, old and new (from the step's old and new inputs, so it does
+# not depend on the provider's detailed diff), then the check of protected
+# resources. It fails when one would be replaced or deleted,
 # whether the engine planned it or refused it ("protected" in an error).
 preview_summary() {
   local json=$1 status=$2 stack=$3
   jq -r --arg stack "$stack" --argjson status "$status" '
     def name: .urn | split("::") | last;
-    def type: .urn | split("::") | .[-2] | split("$") | last;
+    def restype: .urn | split("::") | .[-2] | split("$") | last;
     def destroys: .op | test("^(delete|replace|create-replacement|delete-replaced|discard)$");
+    def short: tojson | if length > 120 then .[:117] + "..." else . end;
+    def changed($o; $n; $path):
+      if ($o | type) == "object" and ($n | type) == "object" then
+        (($o | keys) + ($n | keys) | unique[]) as $k | changed($o[$k]; $n[$k]; "\($path).\($k)")
+      elif $o == $n then empty
+      else "\($path): \($o | short) → \($n | short)" end;
     ([.steps[]? | select(.op != "same" and .op != "read")]) as $changes
     | ([$changes[] | select(destroys and (.oldState.protect // false))]
        + [.diagnostics[]? | select(.severity == "error" and (.message | test("protect")))]) as $protected
@@ -95,7 +112,11 @@ preview_summary() {
       "",
       (if ($changes | length) > 0 then
          "| change | type | resource | keys |", "| --- | --- | --- | --- |",
-         ($changes[] | "| \(.op) | `\(type)` | `\(name)` | \((.diffReasons // []) | join(", ")) |")
+         ($changes[] | "| \(.op) | `\(restype)` | `\(name)` | \((.diffReasons // []) | join(", ")) |")
+       else empty end),
+      (if ($changes | length) > 0 then "", "Changed values:",
+         ($changes[] | name as $res | .oldState.inputs as $o | .newState.inputs as $w
+           | (.diffReasons // [])[] as $k | changed($o[$k]; $w[$k]; $k) | "- `\($res)` \(.)")
        else empty end),
       "",
       (if ($protected | length) == 0 then "Protected resources: none replaced or deleted."

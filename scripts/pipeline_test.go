@@ -267,7 +267,8 @@ esac`)
 // scripts/ci-preview reads: an agent stack's update. The engine test
 // TestAPullRequestPreviewAnnotatesItsDiff reads the real CLI's.
 const previewJSON = `{"steps":[{"op":"same","urn":"urn:pulumi:prod::ci-infra::pulumi:pulumi:Stack::ci-infra-prod"},` +
-	`{"op":"update","urn":"urn:pulumi:prod::ci-infra::ci-infra:buildkite:AgentStack$aws:cloudformation/stack:Stack::agents-stack","diffReasons":["parameters"],"oldState":{"protect":false}}],` +
+	`{"op":"update","urn":"urn:pulumi:prod::ci-infra::ci-infra:buildkite:AgentStack$aws:cloudformation/stack:Stack::agents-stack","diffReasons":["parameters"],` +
+	`"oldState":{"protect":false,"inputs":{"parameters":{"MaxSize":"40","MinSize":"0"}}},"newState":{"inputs":{"parameters":{"MaxSize":"9","MinSize":"0"}}}}],` +
 	`"changeSummary":{"same":1,"update":1}}`
 
 func runScript(t *testing.T, env []string, script string, args ...string) (string, string, error) {
@@ -288,6 +289,8 @@ func TestCIPreviewInBuildkiteUsesTheOIDCRole(t *testing.T) {
 	assert.Contains(t, calls, "AWS_ACCESS_KEY_ID=ASIATEST PULUMI_CONFIG_PASSPHRASE=\n", "pulumi runs with the role's credentials and an empty passphrase")
 	assert.Contains(t, calls, "buildkite-agent annotate --style success --context pulumi preview of prod")
 	assert.Contains(t, calls, "| update | `aws:cloudformation/stack:Stack` | `agents-stack` | parameters |", "the annotation carries the diff")
+	assert.Contains(t, calls, "- `agents-stack` parameters.MaxSize: \"40\" → \"9\"\n", "and each changed value, old and new")
+	assert.NotContains(t, calls, "MinSize", "an unchanged value is not listed")
 	assert.Contains(t, calls, "Protected resources: none replaced or deleted.")
 }
 

@@ -84,7 +84,7 @@ func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
 	return n
 }
 
-// tokenPaths are the two token parameters' names.
+// tokenPath is the name of the token parameter of key.
 func (n SecretsNeeded) tokenPath(key string) string {
 	for _, p := range n.Places {
 		if p.Key == key {
@@ -133,10 +133,6 @@ func (n SecretsNeeded) declareTokens(ctx *pulumi.Context, value func(key string)
 	return tokens, nil
 }
 
-// SecretsProject is the project of the stacks that hold the secrets of a
-// main stack with separateSecrets (secrets/Pulumi.yaml).
-const SecretsProject = "ci-infra-secrets"
-
 // RunSecrets is the program of a ci-infra-secrets stack: it reads the main
 // stack of the same name (a StackReference to its secretsNeeded output),
 // then writes each secret there from its own config, where they are
@@ -171,7 +167,7 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, fmt.Errorf("read the stack %s of %s: %w", main, mainProject, err)
 	}
 	if details == nil || details.Value == nil {
-		return nil, fmt.Errorf("the stack %s of %s has no secretsNeeded output: set ci-infra:separateSecrets to true there and run pulumi up, first with the agent stacks excluded (README, \"From a laptop\")", main, mainProject)
+		return nil, fmt.Errorf("the stack %s of %s has no secretsNeeded output: set ci-infra:separateSecrets to true there (scripts/split-secrets moves an existing stack) and run scripts/ci-up, which updates the two stacks in order (README, \"From a laptop\")", main, mainProject)
 	}
 	raw, err := json.Marshal(details.Value)
 	if err != nil {

@@ -423,10 +423,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		burstArgs.ScaleInIdleSeconds = BuildersBurstIdleSeconds
 		burstArgs.OnDemandPercentage = cfg.BuildersBurstOnDemandPercentage
 		burstArgs.Scaling = agentstack.Scaling{ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds}
-		if n := cfg.BuildersBurstWorkingHoursMinSize; n > 0 {
-			burstArgs.Scaling.Schedule = &agentstack.Schedule{Up: cfg.ScaleUpSchedule, Down: cfg.ScaleDownSchedule,
-				Timezone: cfg.ScheduleTimezone, UpMinSize: n, DownMinSize: 0}
-		}
+		burstArgs.Scaling.Schedule = cfg.burstSchedule()
 		burstArgs.ImportID = ""
 		burstArgs.Tags = label.Merge(tags, map[string]string{"role": "builders-burst"})
 		if _, err := agentstack.New(ctx, nameBuildersBurst, burstArgs); err != nil {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -21,7 +20,6 @@ import (
 	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/components/network"
 	"mtrlz.dev/ci-infra/internal/cost"
-	"mtrlz.dev/ci-infra/internal/fleet"
 )
 
 var (
@@ -97,17 +95,12 @@ func (c *Config) Validate(project string) error {
 	if c.ScaleOutCooldownSeconds < 0 {
 		bad("scaleOutCooldownSeconds", "must be 0 or more seconds, got %d", c.ScaleOutCooldownSeconds)
 	}
-	if burst := c.BuildersMaxSize - c.BuildersMinSize; c.BuildersBurstWorkingHoursMinSize < 0 || c.BuildersBurstWorkingHoursMinSize > max(0, burst) {
-		bad("buildersBurstWorkingHoursMinSize", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", max(0, burst), c.BuildersBurstWorkingHoursMinSize)
-	}
-	if c.BuildersBurstWorkingHoursMinSize > 0 {
-		for key, expr := range map[string]string{"scaleUpSchedule": c.ScaleUpSchedule, "scaleDownSchedule": c.ScaleDownSchedule} {
-			if _, err := fleet.ParseCron(expr, ""); err != nil {
-				bad(key, "%v; e.g. \"0 14 * * MON-FRI\"", err)
-			}
-		}
-		if _, err := time.LoadLocation(c.ScheduleTimezone); err != nil || c.ScheduleTimezone == "" {
-			bad("scheduleTimezone", "%q is not an IANA time zone such as UTC or America/New_York", c.ScheduleTimezone)
+	if burst := max(0, c.BuildersMaxSize-c.BuildersMinSize); c.BuildersBurstWorkingHoursMinSize < 0 || c.BuildersBurstWorkingHoursMinSize > burst {
+		bad("buildersBurstWorkingHoursMinSize", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", burst, c.BuildersBurstWorkingHoursMinSize)
+	} else if sc := c.burstSchedule(); sc != nil {
+		keys := map[string]string{"Up": "scaleUpSchedule", "Down": "scaleDownSchedule", "Timezone": "scheduleTimezone"}
+		for _, p := range sc.Validate(burst) {
+			bad(keys[p.Field], "%v", p.Err)
 		}
 	}
 	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage,

@@ -15,10 +15,10 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // Schedule.Timezone is checked on any machine
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudformation"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -131,16 +131,33 @@ func (s Scaling) validate(keepWarm bool, maxSize int) error {
 		if keepWarm {
 			errs = append(errs, errors.New("Schedule: a fixed stack (KeepWarm) has no scaler to schedule"))
 		}
-		for name, n := range map[string]int{"UpMinSize": sc.UpMinSize, "DownMinSize": sc.DownMinSize} {
-			if n < 0 || n > maxSize {
-				errs = append(errs, fmt.Errorf("Schedule.%s must be 0..MaxSize (%d), got %d", name, maxSize, n))
-			}
-		}
-		if _, err := time.LoadLocation(sc.Timezone); err != nil || sc.Timezone == "" {
-			errs = append(errs, fmt.Errorf("Schedule.Timezone %q is not an IANA time zone such as UTC or America/New_York", sc.Timezone))
+		for _, p := range sc.Validate(maxSize) {
+			errs = append(errs, fmt.Errorf("Schedule.%s %w", p.Field, p.Err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Validate reports the schedule's problems, each by field (Up, Down,
+// Timezone, UpMinSize, DownMinSize), so that a caller can name its own
+// config key for it.
+func (s Schedule) Validate(maxSize int) []SizeProblem {
+	var out []SizeProblem
+	for field, expr := range map[string]string{"Up": s.Up, "Down": s.Down} {
+		if _, err := ParseCron(expr, ""); err != nil {
+			out = append(out, SizeProblem{field, fmt.Errorf("%v; e.g. \"0 14 * * MON-FRI\"", err)})
+		}
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "" {
+		out = append(out, SizeProblem{"Timezone", fmt.Errorf("%q is not an IANA time zone such as UTC or America/New_York", s.Timezone)})
+	}
+	for field, n := range map[string]int{"UpMinSize": s.UpMinSize, "DownMinSize": s.DownMinSize} {
+		if n < 0 || n > maxSize {
+			out = append(out, SizeProblem{field, fmt.Errorf("must be 0..%d (the stack's MaxSize), got %d", maxSize, n)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
 }
 
 // Schedule is the template's scheduled scaling: at Up (a cron expression

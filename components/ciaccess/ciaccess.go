@@ -233,16 +233,27 @@ func TrustPolicy(providerARN, subject, clusterID string) policydoc.Document {
 	if clusterID == "" {
 		clusterID = NoCluster
 	}
-	return policydoc.New(policydoc.Statement{
-		Sid:       "BuildkitePipelineStep",
+	return policydoc.New(trustStatement("BuildkitePipelineStep", providerARN, subject, map[string]any{"aws:RequestTag/" + ClusterTag: clusterID}))
+}
+
+// trustStatement lets tokens of the Buildkite issuer whose audience is STS
+// and whose subject matches subject assume the role, when the request also
+// carries the values of equals.
+func trustStatement(sid, providerARN, subject string, equals map[string]any) policydoc.Statement {
+	eq := map[string]any{claimPrefix + ":aud": Audience}
+	for k, v := range equals {
+		eq[k] = v
+	}
+	return policydoc.Statement{
+		Sid:       sid,
 		Effect:    "Allow",
 		Principal: map[string]any{"Federated": providerARN},
 		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
 		Condition: map[string]map[string]any{
-			"StringEquals": {claimPrefix + ":aud": Audience, "aws:RequestTag/" + ClusterTag: clusterID},
+			"StringEquals": eq,
 			"StringLike":   {claimPrefix + ":sub": subject},
 		},
-	})
+	}
 }
 
 // PreviewTrustPolicy is the preview role's trust: the deploy pipeline's
@@ -255,16 +266,7 @@ func PreviewTrustPolicy(providerARN, org, deployPipeline, previewPipeline, clust
 	if previewPipeline == "" {
 		return doc
 	}
-	doc.Statement = append(doc.Statement, policydoc.Statement{
-		Sid:       "PullRequestPreview",
-		Effect:    "Allow",
-		Principal: map[string]any{"Federated": providerARN},
-		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
-		Condition: map[string]map[string]any{
-			"StringEquals": {claimPrefix + ":aud": Audience},
-			"StringLike":   {claimPrefix + ":sub": Subject(org, previewPipeline, "*", PreviewStep)},
-		},
-	})
+	doc.Statement = append(doc.Statement, trustStatement("PullRequestPreview", providerARN, Subject(org, previewPipeline, "*", PreviewStep), nil))
 	return doc
 }
 

@@ -192,6 +192,7 @@ func TestAPullRequestPreviewAnnotatesItsDiff(t *testing.T) {
 	out, err = preview()
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "| update | `aws:cloudformation/stack:Stack` | `agents-stack` | parameters |", "the diff names the resource and the key")
+	assert.Contains(t, out, "- `agents-stack` parameters.MaxSize: \"40\" → \"9\"", "and the value, old and new")
 	assert.Contains(t, out, "Protected resources: none replaced or deleted.")
 
 	// A new bucket suffix renames the buckets: the protected secrets bucket

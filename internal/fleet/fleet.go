@@ -18,7 +18,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/internal/cost"
 )
 
@@ -60,9 +62,15 @@ type Stack struct {
 // UpMinSize; at Down, DownMinSize (ScaleUpSchedule, ScaleDownSchedule,
 // ScaleUpMinSize, ScaleDownMinSize, ScheduleTimezone).
 type Schedule struct {
-	Up, Down               Cron
+	Up, Down               agentstack.Cron
 	UpMinSize, DownMinSize int
 }
+
+// traceEpoch is the instant t = 0 of a trace: a Monday, 00:00 UTC.
+var traceEpoch = time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// at is the instant of t seconds into a trace.
+func at(t int) time.Time { return traceEpoch.Add(time.Duration(t) * time.Second) }
 
 // HasScaler: the template creates the scaler only when the size can vary
 // (aws-stack.yml v6.71.1, condition HasVariableSize: MaxSize != MinSize).
@@ -390,9 +398,9 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 			for _, g := range groups {
 				if sc := g.stack.Schedule; sc != nil {
 					switch {
-					case sc.Up.Matches(t):
+					case sc.Up.Matches(at(t)):
 						g.minSize = min(sc.UpMinSize, g.stack.MaxSize)
-					case sc.Down.Matches(t):
+					case sc.Down.Matches(at(t)):
 						g.minSize = min(sc.DownMinSize, g.stack.MaxSize)
 					}
 					g.desired = max(g.desired, g.minSize)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/fleet"
 	"mtrlz.dev/ci-infra/internal/plan"
@@ -350,9 +351,9 @@ func TestScheduledScaling(t *testing.T) {
 	jobs := []fleet.Job{{Start: monday1405, Duration: 60, Queue: "q"}}
 	s := stack("s", "q", 0, 2)
 	assert.Greater(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds, 150.0, "no schedule: a boot")
-	up, err := fleet.ParseCron("0 14 * * MON-FRI", "UTC")
+	up, err := agentstack.ParseCron("0 14 * * MON-FRI", "UTC")
 	require.NoError(t, err)
-	down, err := fleet.ParseCron("0 23 * * MON-FRI", "UTC")
+	down, err := agentstack.ParseCron("0 23 * * MON-FRI", "UTC")
 	require.NoError(t, err)
 	s.Schedule = &fleet.Schedule{Up: up, Down: down, UpMinSize: 1, DownMinSize: 0}
 	assert.Zero(t, simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds, "scaled up at 14:00")
@@ -380,15 +381,4 @@ func TestScaleOutFactor(t *testing.T) {
 	s.ScaleOutFactor = 0.5
 	half := simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds
 	assert.Greater(t, half, whole+250, "two jobs wait out the cooldown")
-}
-
-func TestParseCron(t *testing.T) {
-	c, err := fleet.ParseCron("30 8 * * MON-FRI", "America/New_York")
-	require.NoError(t, err)
-	assert.True(t, c.Matches(13*3600+30*60), "Monday 08:30 in New York is 13:30 UTC in January")
-	assert.False(t, c.Matches(5*86400+13*3600+30*60), "not on Saturday")
-	for _, bad := range []string{"0 8 * *", "61 8 * * *", "0 8 * * FUNDAY"} {
-		_, err := fleet.ParseCron(bad, "UTC")
-		assert.Error(t, err, bad)
-	}
 }

@@ -101,10 +101,10 @@ func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stac
 			num("ScaleUpMinSize", &sc.UpMinSize)
 			num("ScaleDownMinSize", &sc.DownMinSize)
 			var err error
-			if sc.Up, err = ParseCron(up, tz); err != nil {
+			if sc.Up, err = agentstack.ParseCron(up, tz); err != nil {
 				errs = append(errs, fmt.Sprintf("%s.ScaleUpSchedule: %v", name, err))
 			}
-			if sc.Down, err = ParseCron(down, tz); err != nil {
+			if sc.Down, err = agentstack.ParseCron(down, tz); err != nil {
 				errs = append(errs, fmt.Sprintf("%s.ScaleDownSchedule: %v", name, err))
 			}
 			s.Schedule = sc

@@ -1,11 +1,11 @@
-package fleet
+package agentstack
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // ScheduleTimezone is read on any machine
+	_ "time/tzdata" // a schedule's time zone is read on any machine
 )
 
 // Cron is a five-field cron expression (minute hour day-of-month month
@@ -17,9 +17,6 @@ type Cron struct {
 	fields [5]map[int]bool
 	loc    *time.Location
 }
-
-// traceEpoch is the instant t = 0 of a trace: a Monday, 00:00 UTC.
-var traceEpoch = time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 var cronRanges = [5][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
 
@@ -91,16 +88,13 @@ func cronValue(field int, text string) (int, error) {
 	return n, nil
 }
 
-// Matches reports whether the minute that starts at t (seconds of the
-// trace) is one of the expression's, in its time zone.
-func (c Cron) Matches(t int) bool {
+// Matches reports whether the minute that starts at t is one of the
+// expression's, in its time zone.
+func (c Cron) Matches(t time.Time) bool {
 	if c.expr == "" {
 		return false
 	}
-	at := traceEpoch.Add(time.Duration(t) * time.Second).In(c.loc)
+	at := t.In(c.loc)
 	return c.fields[0][at.Minute()] && c.fields[1][at.Hour()] && c.fields[2][at.Day()] &&
 		c.fields[3][int(at.Month())] && c.fields[4][int(at.Weekday())]
 }
-
-// String is the expression.
-func (c Cron) String() string { return c.expr }
