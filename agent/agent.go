@@ -55,6 +55,15 @@ type BootstrapParams struct {
 // for them, so no plugin code of any ref runs beside their credentials.
 var DeployPlugins []string
 
+// DeployApprovers is the Buildkite team whose members alone may unblock a
+// deploy: the allowed_teams of .buildkite/deploy.yml's block step
+// (scripts/pipeline_parse_test.go keeps them equal).
+const DeployApprovers = "ci-infra-deployers"
+
+// DeploySecrets are the Buildkite secrets the deploy step reads with
+// `buildkite-agent secret get` (scripts/ci-up): never in an environment.
+var DeploySecrets = []string{"CI_INFRA_SECRETS_PASSPHRASE", "GITHUB_TOKEN"}
+
 // AllowNoPlugin is the deploy agents' allowed-plugins: a pattern no
 // plugin source matches (a source is never empty), so the agent itself
 // refuses every plugin, before the guard would.
@@ -67,7 +76,10 @@ const AllowNoPlugin = "^$"
 // BUILDKITE_BOOTSTRAP_PHASES and the other phase and checkout settings back
 // in (the guard refuses them too). The server's variables are those of
 // Buildkite's "Environment variables" reference; the rest are what the
-// deploy cluster's pipelines set (README, "On every pull request").
+// deploy cluster's pipelines set (README, "On every pull request"). No
+// secret is among them: the deploy step reads the secrets stack's
+// passphrase and the GitHub token with `buildkite-agent secret get`
+// (scripts/ci-up), so a job whose environment carries one is refused.
 var DeployEnvironment = []string{
 	"CI", "BUILDKITE", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_AGENT_ENDPOINT", "BUILDKITE_AGENT_ID", "BUILDKITE_AGENT_NAME",
 	"BUILDKITE_ARTIFACT_PATHS", "BUILDKITE_BRANCH", "BUILDKITE_BUILD_AUTHOR", "BUILDKITE_BUILD_AUTHOR_EMAIL",
@@ -85,8 +97,7 @@ var DeployEnvironment = []string{
 	"BUILDKITE_TRIGGERED_FROM_BUILD_ID", "BUILDKITE_TRIGGERED_FROM_BUILD_NUMBER", "BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG",
 	"BUILDKITE_UNBLOCKER", "BUILDKITE_UNBLOCKER_EMAIL", "BUILDKITE_UNBLOCKER_ID", "BUILDKITE_UNBLOCKER_TEAMS",
 	"CI_INFRA_PREVIEW_ROLE_ARN", "CI_INFRA_DEPLOY_ROLE_ARN", "CI_INFRA_PUBLISH_ROLE_ARN", "CI_INFRA_DOWNLOADS_BUCKET",
-	"PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "CI_INFRA_SECRETS_PASSPHRASE", "GITHUB_TOKEN",
-	"AWS_REGION", "AWS_DEFAULT_REGION",
+	"PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
 }
 
 // DeployEnvironmentPatterns are DeployEnvironment as the agent's

@@ -155,11 +155,18 @@ forbidden=$(jq -r '. as $env | [$ARGS.positional[] | select(. as $k | $env | has
 # The allow-list names (pipeline, branch), and for a triggered build also
 # the pipeline that triggered it: Buildkite's server sets the source and
 # the triggering pipeline; a build that no trigger created matches only an
-# entry without one.
+# entry without one, and only if a push created it. A build from the UI,
+# the API or a schedule carries an environment its creator chose, which
+# overrides the pipeline's and no signature covers (go-pipeline v0.18.1
+# signature/: command, env, plugins, matrix and repository only): an
+# operator deploys by hand from a laptop instead (scripts/ci-up).
+source=$(get BUILDKITE_SOURCE)
 line="$(get BUILDKITE_PIPELINE_SLUG) $(get BUILDKITE_BRANCH)"
-if [ "$(get BUILDKITE_SOURCE)" = trigger_job ]; then
-  line="$line $(get BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG)"
-fi
+case $source in
+  webhook) ;;
+  trigger_job) line="$line $(get BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG)" ;;
+  *) refuse "deploy agents run builds of a push (webhook) or of the release's trigger, not of source '$source': deploy by hand from a laptop with scripts/ci-up." ;;
+esac
 # grep -F would take each line of a multi-line value as a pattern of its own.
 [[ $line != *$'\n'* ]] || refuse "the pipeline or branch has more than one line."
 grep -qxF -- "$line" <<<"$allow" || refuse "deploy agents run only the allowed pipelines and branches, not '$line'."

@@ -61,6 +61,20 @@ use_pipeline_role() {
   export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 }
 
+# read_buildkite_secret NAME
+# Export NAME with the value of the Buildkite secret of that name
+# (`buildkite-agent secret get`, agent v3.137 clicommand/secret_get.go:
+# printed as is, redacted from the job's log). The secret's access policy
+# in Buildkite lets only the deploy cluster's pipeline read it on main.
+read_buildkite_secret() {
+  local name=$1 value
+  if ! value=$(buildkite-agent secret get "$name") || [ -z "$value" ]; then
+    echo "No Buildkite secret $name for this job: create it in the deploy cluster's secrets, readable by this pipeline on main only (README, \"Where the secrets live\")." >&2
+    return 1
+  fi
+  export "$name=$value"
+}
+
 # annotate FILE STATUS TITLE
 # Show the summary of a pulumi run (from its "Resources:" line on, or its
 # last 40 lines) as a Buildkite annotation. Does nothing outside Buildkite.

@@ -251,6 +251,7 @@ func fakeTools(t *testing.T) (env []string, logFile string, write func(name, bod
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755))
 	}
 	write("buildkite-agent", `[ "$1 $2" = "oidc request-token" ] && echo oidc-jwt-for-test
+[ "$1 $2" = "secret get" ] && echo "test-value-of-$3"
 [ "$1" = annotate ] && cat >>`+logFile+`
 exit 0`)
 	write("aws", `echo ASIATEST secret-for-test session-for-test`)
@@ -342,6 +343,35 @@ func TestCIUpInBuildkiteSkipsThePrompt(t *testing.T) {
 	secrets := strings.Index(calls, "pulumi -C secrets up --stack prod --diff --policy-pack ../policies --yes --non-interactive")
 	require.True(t, main >= 0 && secrets >= 0, "the main stack and its secrets stack are updated:\n%s", calls)
 	assert.Less(t, main, secrets, "the main stack first: the secrets stack reads its secretsNeeded")
+	// The secrets stack's key and the GitHub token come from Buildkite
+	// secrets, read in this step: the job's environment held neither.
+	assert.Contains(t, calls, "buildkite-agent secret get CI_INFRA_SECRETS_PASSPHRASE")
+	assert.Contains(t, calls, "buildkite-agent secret get GITHUB_TOKEN")
+	// The stand-in logs its arguments, then the variables it was run with.
+	secretsUp := strings.SplitN(calls[secrets:], "\n", 3)
+	require.Len(t, secretsUp, 3)
+	assert.Contains(t, secretsUp[1], "PULUMI_CONFIG_PASSPHRASE=test-value-of-CI_INFRA_SECRETS_PASSPHRASE",
+		"the secrets stack runs with the passphrase the Buildkite secret holds")
+}
+
+// Without its Buildkite secrets, a deploy stops before it changes anything;
+// the previews never ask for them.
+func TestOnlyTheDeployStepReadsTheBuildkiteSecrets(t *testing.T) {
+	env, logFile, write := fakeTools(t)
+	write("buildkite-agent", `[ "$1 $2" = "oidc request-token" ] && echo oidc-jwt-for-test
+[ "$1 $2" = "secret get" ] && exit 1
+exit 0`)
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "ci-up"), "prod")
+	cmd.Env = append(env, "BUILDKITE=true", "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "No Buildkite secret CI_INFRA_SECRETS_PASSPHRASE")
+	calls, _ := os.ReadFile(logFile)
+	assert.NotContains(t, string(calls), "pulumi up", "nothing is deployed without its secrets")
+
+	_, calls2, err := runScript(t, []string{"BUILDKITE=true", "CI_INFRA_PREVIEW_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-preview"}, "ci-preview", "prod")
+	require.NoError(t, err)
+	assert.NotContains(t, calls2, "secret get", "a preview reads no secret")
 }
 
 // in-image runs the command in the image pipeline.yml names, passing
@@ -359,7 +389,8 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(root, ".buildkite", "pipeline.yml"), []byte("env:\n  CI_INFRA_IMAGE: \""+image+"\"\n"), 0o644))
 		require.NoError(t, os.WriteFile(logFile, nil, 0o644))
 		cmd := exec.Command(filepath.Join(root, "scripts", "in-image"), "scripts/ci-up", "prod")
-		cmd.Env = append(env, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy", "PULUMI_CONFIG_PASSPHRASE=not-a-real-passphrase")
+		cmd.Env = append(env, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy", "PULUMI_ACCESS_TOKEN=not-a-real-token",
+			"CI_INFRA_SECRETS_PASSPHRASE=not-a-real-passphrase", "GITHUB_TOKEN=not-a-real-github-token")
 		out, err := cmd.CombinedOutput()
 		calls, _ := os.ReadFile(logFile)
 		return string(out), string(calls), err
@@ -368,9 +399,11 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 	_, calls, err := run("materialize/ci-infra:20261202-120000")
 	require.NoError(t, err)
 	assert.Contains(t, calls, "docker run --rm --init --volume "+root+":/workdir --workdir /workdir")
-	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_CONFIG_PASSPHRASE")
+	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_ACCESS_TOKEN")
 	assert.Contains(t, calls, "materialize/ci-infra:20261202-120000 scripts/ci-up prod")
-	assert.NotContains(t, calls, "not-a-real-passphrase", "values never reach a command line")
+	assert.NotContains(t, calls, "not-a-real", "values never reach a command line")
+	assert.NotContains(t, calls, "--env CI_INFRA_SECRETS_PASSPHRASE", "the deploy step reads its secrets itself (buildkite-agent secret get)")
+	assert.NotContains(t, calls, "--env GITHUB_TOKEN")
 
 	out, calls, err := run("materialize/ci-infra:not-pushed-yet")
 	require.Error(t, err)
@@ -407,4 +440,51 @@ esac`)
 	require.Error(t, err, "no release build triggered it")
 	assert.Contains(t, out, "only as the release pipeline triggers it")
 	assert.NotContains(t, calls, "assume-role")
+}
+
+// sign-steps writes the stack's values into the steps' signed env before
+// it signs, and signs nothing half-filled.
+func TestSignStepsFillsTheSignedEnvFromTheStack(t *testing.T) {
+	env, _, write := fakeTools(t)
+	write("pulumi", `case "$1 $2" in
+  "stack output") [ "$3" = deploySigningKeyId ] || echo "value-of-$3" ;;
+  "config get") [ "$3" = aws:region ] && echo us-east-1 ;;
+esac
+exit 0`)
+	write("buildkite-agent", `[ "$1 $2" = "tool sign" ] && cat "${@: -1}"`)
+	sign := func(file string, extra ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "sign-steps"), "ci-infra-deploy", filepath.Join(testenv.Root(t), ".buildkite", file))
+		cmd.Env = append(append(env, "CI_INFRA_SIGNING_KEY_ID=test-key", "CI_INFRA_REPOSITORY_URL=git@github.com:MaterializeInc/ci-infra.git",
+			"BUILDKITE_ORGANIZATION_SLUG=materialize"), extra...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := sign("deploy.yml", "PULUMI_BACKEND_URL=s3://state-bucket-for-test")
+	require.NoError(t, err, out)
+	p, err := pipeline.Parse(strings.NewReader(out))
+	require.NoError(t, err, "what is signed parses:\n%s", out)
+	envs := map[string]map[string]string{}
+	for _, st := range p.Steps {
+		if cmd, ok := st.(*pipeline.CommandStep); ok {
+			envs[cmd.Key] = cmd.Env
+		}
+	}
+	assert.Equal(t, map[string]string{"CI_INFRA_PREVIEW_ROLE_ARN": "value-of-ciPreviewRoleArn", "PULUMI_BACKEND_URL": "s3://state-bucket-for-test", "AWS_REGION": "us-east-1"}, envs["preview"])
+	assert.Equal(t, map[string]string{"CI_INFRA_DEPLOY_ROLE_ARN": "value-of-ciDeployRoleArn", "PULUMI_BACKEND_URL": "s3://state-bucket-for-test", "AWS_REGION": "us-east-1"}, envs["deploy"])
+	assert.NotRegexp(t, `"<[a-z]`, out, "no placeholder is left")
+
+	out, err = sign("deploy.yml")
+	require.Error(t, err, "no backend to write in")
+	assert.Contains(t, out, "set PULUMI_BACKEND_URL")
+	assert.NotContains(t, out, "\nsteps:", "nothing is signed")
+
+	out, err = sign("deploy.yml", "PULUMI_BACKEND_URL=s3://state-bucket-for-test\"\n      EVIL: \"1")
+	require.Error(t, err, "a value that would end its quotes")
+	assert.Contains(t, out, "refusing to sign it")
+	assert.NotContains(t, out, "\nsteps:", "nothing is signed")
+
+	out, err = sign("publish.yml")
+	require.NoError(t, err, "publish.yml needs no backend:\n%s", out)
+	assert.Contains(t, out, `CI_INFRA_PUBLISH_ROLE_ARN: "value-of-publishRoleArn"`)
+	assert.Contains(t, out, `CI_INFRA_DOWNLOADS_BUCKET: "value-of-downloadsBucketName"`)
 }

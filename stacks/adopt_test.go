@@ -115,7 +115,7 @@ func TestNextStepsGiveThePublicKeyNotThePrivateOne(t *testing.T) {
 	joined := strings.Join(steps.Value.([]string), "\n")
 	assert.Contains(t, joined, public)
 	assert.NotContains(t, joined, "PRIVATE KEY")
-	assert.Contains(t, joined, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy")
+	assert.Contains(t, joined, "(arn:aws:iam::123456789012:role/ci-infra-prod-preview, arn:aws:iam::123456789012:role/ci-infra-prod-deploy), written in by scripts/sign-steps")
 }
 
 func TestProdCIRoles(t *testing.T) {

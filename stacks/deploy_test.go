@@ -145,7 +145,10 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 	}{
 		{"a push to main at origin's head, deploy step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "deploy"}, "deploy"},
 		{"a push to main at origin's head, preview step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "webhook", "", "preview"}, "preview"},
-		{"a UI build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "ui", "", "deploy"}, "deploy"},
+		// Issue 28: a UI or API build's own environment could name another role
+		// or state backend, which no signature covers: refused, whatever commit.
+		{"a UI build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "ui", "", "deploy"}, ""},
+		{"an API build of main at origin's head", build{deploy, false, "ci-infra-deploy", "main", head, "false", "api", "", "deploy"}, ""},
 		{"the default cluster's pipeline, whose steps come from the branch", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, ""},
 		{"the default cluster's pipeline routed to the deploy agents", build{deploy, false, "ci-infra", "main", head, "false", "webhook", "", "deploy"}, ""},
 		{"a fork PR from a branch named main, on the default cluster", build{other, false, "ci-infra-deploy", "main", "f0f0f0", "13", "webhook", "", "deploy"}, ""},
@@ -266,15 +269,17 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 	repo, _, head := origin(t)
 	push := map[string]string{"BUILDKITE_PIPELINE_SLUG": "ci-infra-deploy", "BUILDKITE_BRANCH": "main", "BUILDKITE_COMMIT": head,
 		"BUILDKITE_PULL_REQUEST": "false", "BUILDKITE_SOURCE": "webhook", "BUILDKITE_REPO": repo}
-	with := func(k, v string) map[string]string {
-		env := map[string]string{k: v}
+	withAll := func(changes map[string]string) map[string]string {
+		env := map[string]string{}
 		for a, b := range push {
-			if _, set := env[a]; !set {
-				env[a] = b
-			}
+			env[a] = b
+		}
+		for a, b := range changes {
+			env[a] = b
 		}
 		return env
 	}
+	with := func(k, v string) map[string]string { return withAll(map[string]string{k: v}) }
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -294,6 +299,13 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 		{"a pre-set marker", with("CI_INFRA_BUILD_SAFETY", "safe:j1"), false, "CI_INFRA_BUILD_SAFETY is set"},
 		{"git flags from the build env", with("BUILDKITE_GIT_CLONE_FLAGS", "--upload-pack=touch /tmp/pwned"), false, "BUILDKITE_GIT_CLONE_FLAGS is set"},
 		{"a pull request", with("BUILDKITE_PULL_REQUEST", "13"), false, "pushes only"},
+		// Issue 28: a UI or API build of main at origin's head, whose build
+		// env may name another role or state backend, and a schedule's.
+		{"a UI build of main at head", with("BUILDKITE_SOURCE", "ui"), false, "not of source 'ui'"},
+		{"an API build of main at head with its own role", withAll(map[string]string{"BUILDKITE_SOURCE": "api",
+			"CI_INFRA_DEPLOY_ROLE_ARN": "arn:aws:iam::999999999999:role/mallory"}), false, "not of source 'api'"},
+		{"a scheduled build", with("BUILDKITE_SOURCE", "schedule"), false, "not of source 'schedule'"},
+		{"a build with no source", with("BUILDKITE_SOURCE", ""), false, "not of source ''"},
 		{"another pipeline", with("BUILDKITE_PIPELINE_SLUG", "materialize"), false, "allowed pipelines"},
 		{"a fork-prefixed branch", with("BUILDKITE_BRANCH", "mallory:main"), false, "allowed pipelines"},
 		{"a branch of two lines, the second allowed", with("BUILDKITE_BRANCH", "evil\nci-infra-deploy main"), false, "more than one line"},

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"golang.org/x/crypto/ssh"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/components/bucket"
 	"mtrlz.dev/ci-infra/components/ciaccess"
 )
@@ -26,7 +27,8 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 	return pulumi.All(publicKey, access.PreviewRoleArn, access.DeployRoleArn, site.ValidationRecord, site.URL, access.PublishRoleArn).ApplyT(func(v []any) []string {
 		steps := []string{
 			fmt.Sprintf("Add the agents' SSH public key to the materializer GitHub user and to the buildkite user's authorized_keys on mtrlz.dev: %s", v[0]),
-			fmt.Sprintf("In the Buildkite pipeline %s/%s, set CI_INFRA_PREVIEW_ROLE_ARN=%s and CI_INFRA_DEPLOY_ROLE_ARN=%s", cfg.BuildkiteOrg, cfg.CIDeployPipeline, v[1], v[2]),
+			fmt.Sprintf("For the Buildkite pipeline %s/%s: make the Buildkite team %s, whose members alone may unblock a deploy, and the deploy cluster's secrets %s, readable by that pipeline on %s only; its steps' signed env carries its roles (%s, %s), written in by scripts/sign-steps",
+				cfg.BuildkiteOrg, cfg.CIDeployPipeline, agent.DeployApprovers, strings.Join(agent.DeploySecrets, " and "), cfg.CIDeployBranch, v[1], v[2]),
 			fmt.Sprintf("In the Buildkite pipeline %s/%s, which previews every pull request the gate lets run, set CI_INFRA_PREVIEW_ROLE_ARN=%s and PULUMI_BACKEND_URL (an S3 backend the preview role may read; README, \"On every pull request\"), and no key: this stack's passphrase is empty", cfg.BuildkiteOrg, cfg.CIPipeline, v[1]),
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
 			deployClusterStep(cfg),
@@ -34,7 +36,7 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 				cfg.CIPipeline, cfg.AgentsQueue, cfg.CIDeployPipeline, cfg.CIDeployBranch, cfg.BuildkiteOrg),
 		}
 		if cfg.PublishPipeline != "" {
-			steps = append(steps, fmt.Sprintf("The release path: create %s in the deploy cluster, building this repository with builds by triggers only, its steps .buildkite/publish.yml signed with scripts/sign-steps, and CI_INFRA_PUBLISH_ROLE_ARN=%s and CI_INFRA_DOWNLOADS_BUCKET=%s in its environment; give %s (the main repository's release, default cluster) pushes to %s only, pull requests off, and a trigger step for %s; add the cluster rules %s -> %s (trigger_build) and %s -> %s (artifacts_read)",
+			steps = append(steps, fmt.Sprintf("The release path: create %s in the deploy cluster, building this repository with builds by triggers only, its steps .buildkite/publish.yml signed with scripts/sign-steps, which writes its role (%s) and bucket (%s) into their signed env; give %s (the main repository's release, default cluster) pushes to %s only, pull requests off, and a trigger step for %s; add the cluster rules %s -> %s (trigger_build) and %s -> %s (artifacts_read)",
 				cfg.PublishPipeline, v[5], cfg.DownloadsBucketName, cfg.ReleasePipeline, cfg.PublishBranch, cfg.PublishPipeline,
 				cfg.ReleasePipeline, cfg.PublishPipeline, cfg.PublishPipeline, cfg.ReleasePipeline))
 		}

@@ -58,11 +58,6 @@ func DeployRoleName(roleNamePrefix string) string  { return roleNamePrefix + "-d
 func PreviewRoleName(roleNamePrefix string) string { return roleNamePrefix + "-preview" }
 func PublishRoleName(roleNamePrefix string) string { return roleNamePrefix + "-publish" }
 
-// InstanceRoleName is the agent stack's instance role: the template names
-// it ${AWS::StackName}-Role (elastic-ci-stack-for-aws v6.71.1
-// aws-stack.yml, IAMRole; facts.md).
-func InstanceRoleName(stackName string) string { return stackName + "-Role" }
-
 // PublishBoundaryName is the managed policy that bounds the publish role:
 // whatever policy the deploy role gives it, it can do no more than this.
 func PublishBoundaryName(roleNamePrefix string) string { return roleNamePrefix + "-publish-boundary" }
@@ -125,11 +120,17 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 	for _, b := range s.Buckets {
 		bucketARNs = append(bucketARNs, s.arn("s3", b), s.arn("s3", b+"/*"))
 	}
-	var stackARNs []string
+	// The stacks themselves, by exact name: only these may be created or
+	// updated. A pattern such as buildkite-* would let a deploy create a
+	// stack of a new name, whose instance role no statement names.
+	var exactStackARNs, stackARNs []string
 	for _, name := range s.AgentStacks {
-		// The stack, and the nested stacks of its SAM applications.
+		exactStackARNs = append(exactStackARNs, s.arn("cloudformation", "stack/"+name+"/*"))
+		// The stack, and the nested stacks of its SAM applications, which
+		// CloudFormation itself creates with the service role.
 		stackARNs = append(stackARNs, s.arn("cloudformation", "stack/"+name+"/*"), s.arn("cloudformation", "stack/"+name+"-*/*"))
 	}
+	agentPolicy := s.arn("iam", "policy/"+s.AgentPolicyName)
 	return policydoc.New(
 		policydoc.Statement{Sid: "Buckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: bucketARNs},
 		policydoc.Statement{Sid: "ListBuckets", Effect: "Allow", Action: []string{"s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: []string{"*"}},
@@ -166,7 +167,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		}},
 		policydoc.Statement{Sid: "AgentStacks", Effect: "Allow", Action: []string{
 			"cloudformation:CreateStack", "cloudformation:UpdateStack",
-		}, Resource: stackARNs, Condition: map[string]map[string]any{
+		}, Resource: exactStackARNs, Condition: map[string]map[string]any{
 			"StringEquals": {"cloudformation:TemplateUrl": s.TemplateURL, "cloudformation:RoleArn": serviceRoleARN},
 		}},
 		policydoc.Statement{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
@@ -181,7 +182,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		// service role only; the stacks' names bound the rest.
 		policydoc.Statement{Sid: "AgentStacksDeleteAndTag", Effect: "Allow", Action: []string{
 			"cloudformation:DeleteStack", "cloudformation:TagResource", "cloudformation:UntagResource",
-		}, Resource: stackARNs},
+		}, Resource: exactStackARNs},
 		policydoc.Statement{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "PassServiceRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{serviceRoleARN},
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
@@ -194,9 +195,29 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "OnlyBoundedRoles", Effect: "Deny", Action: boundedRoleWrites, Resource: []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": []string{readOnlyPolicyARN, publishBoundary}}}},
-		policydoc.Statement{Sid: "BoundariesStay", Effect: "Deny", Action: []string{
+		// The boundaries, and the agent policy, which every agent stack
+		// attaches to its instance role: a new version of it would reach
+		// every instance. Their changes are an operator's, from a laptop.
+		policydoc.Statement{Sid: "BoundariesAndAgentPolicyStay", Effect: "Deny", Action: []string{
 			"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
-		}, Resource: append([]string{publishBoundary}, s.agentBoundaryARNs()...)},
+		}, Resource: append([]string{publishBoundary, agentPolicy}, s.agentBoundaryARNs()...)},
+		// The agent policy reaches roles only through the agent stacks
+		// (ManagedPolicyARNs, which the service role bounds).
+		policydoc.Statement{Sid: "AgentPolicyAttachedOnlyByTheStacks", Effect: "Deny", Action: []string{
+			"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy",
+		}, Resource: []string{"*"}, Condition: map[string]map[string]any{"ArnLike": {"iam:PolicyARN": agentPolicy}}},
+		// The preview role's deny list is what keeps every secret from a
+		// pull request's preview: the deploy may not remove or rewrite it,
+		// nor detach what the role reads by.
+		policydoc.Statement{Sid: "PreviewPolicyStays", Effect: "Deny", Action: []string{
+			"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+		}, Resource: []string{s.arn("iam", "role/"+PreviewRoleName(roleNamePrefix))}},
+		// No stack of another name, with any role: a new stack from the
+		// pinned template would make an instance role no statement names.
+		policydoc.Statement{Sid: "NoOtherStacks", Effect: "Deny", Action: []string{
+			"cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:CreateChangeSet",
+			"cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
+		}, NotResource: exactStackARNs},
 	)
 }
 
@@ -219,10 +240,6 @@ func StackServicePolicy(s Scope) policydoc.Document {
 			out = append(out, s.arn(service, kind+sep+name+"-*"))
 		}
 		return out
-	}
-	var instanceRoles []string
-	for _, name := range s.AgentStacks {
-		instanceRoles = append(instanceRoles, s.arn("iam", "role/"+InstanceRoleName(name)))
 	}
 	var buckets []string
 	for _, name := range s.AgentStacks {
@@ -265,12 +282,17 @@ func StackServicePolicy(s Scope) policydoc.Document {
 		// policy of the template's own Lambda roles, may be attached.
 		policydoc.Statement{Sid: "AttachOnlyTheAgentPolicy", Effect: "Deny", Action: []string{"iam:AttachRolePolicy"}, Resource: []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PolicyARN": []string{s.arn("iam", "policy/"+s.AgentPolicyName), lambdaBasicExecutionARN}}}},
-		// The template's InstanceRolePermissionsBoundaryARN reaches the
-		// instance role (${AWS::StackName}-Role) through this role too: it
-		// is created only with one of the agent boundaries, which no stack
-		// update may swap or remove.
-		policydoc.Statement{Sid: "InstanceRolesBounded", Effect: "Deny", Action: []string{"iam:CreateRole", "iam:PutRolePermissionsBoundary"},
-			Resource:  instanceRoles,
+		// The template's InstanceRolePermissionsBoundaryARN reaches every
+		// role the template makes through this role: the instance role
+		// (named by InstanceRoleName, or ${AWS::StackName}-Role), the
+		// Lambda roles (AsgProcessSuspenderRole, StopBuildkiteAgentsRole)
+		// and the scaler's (its RolePermissionsBoundaryARN), all of which
+		// take that boundary when it is set (elastic-ci-stack-for-aws
+		// v6.71.1 aws-stack.yml). So every role it creates or writes must
+		// carry an agent boundary: an empty boundary parameter, or an
+		// InstanceRoleName no statement names, fails the stack.
+		policydoc.Statement{Sid: "RolesBounded", Effect: "Deny", Action: boundedRoleWrites,
+			Resource:  []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": s.agentBoundaryARNs()}}},
 		policydoc.Statement{Sid: "BoundariesStay", Effect: "Deny", Action: []string{"iam:DeleteRolePermissionsBoundary"}, Resource: []string{"*"}},
 	)

@@ -31,10 +31,11 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 	require.NoError(t, err)
 	pinned := map[string]string{"cloudformation:TemplateUrl": testScope.TemplateURL, "cloudformation:RoleArn": serviceRole}
 	const (
-		deployRole = "arn:aws:iam::123456789012:role/ci-infra-prod-deploy"
-		preview    = "arn:aws:iam::123456789012:role/ci-infra-prod-preview"
-		publish    = "arn:aws:iam::123456789012:role/ci-infra-prod-publish"
-		adminARN   = "arn:aws:iam::aws:policy/AdministratorAccess"
+		deployRole  = "arn:aws:iam::123456789012:role/ci-infra-prod-deploy"
+		preview     = "arn:aws:iam::123456789012:role/ci-infra-prod-preview"
+		publish     = "arn:aws:iam::123456789012:role/ci-infra-prod-publish"
+		adminARN    = "arn:aws:iam::aws:policy/AdministratorAccess"
+		agentPolicy = "arn:aws:iam::123456789012:policy/buildkite-agent"
 	)
 	// iam:PermissionsBoundary as IAM sets it: the boundary a role carries,
 	// or the one a CreateRole or PutRolePermissionsBoundary asks for.
@@ -56,7 +57,7 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"create a stack of another name", request{"cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/admin-maker/abc", pinned}, false},
 		{"pass the service role to CloudFormation", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "cloudformation.amazonaws.com"}}, true},
 		{"pass the service role to EC2", request{"iam:PassRole", serviceRole, map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, false},
-		{"update the preview role, which carries its boundary", request{"iam:PutRolePolicy", preview, readOnlyBoundary}, true},
+		{"tag the preview role, which carries its boundary", request{"iam:TagRole", preview, readOnlyBoundary}, true},
 		{"create the preview role with its boundary", request{"iam:CreateRole", preview, readOnlyBoundary}, true},
 		{"attach a policy to the publish role, which carries its boundary", request{"iam:AttachRolePolicy", publish, publishBoundary}, true},
 		// Every way the deploy role could raise itself (issue: a deploy role
@@ -81,6 +82,18 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"rewrite the agents' instance boundary", request{"iam:CreatePolicyVersion", "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary", nil}, false},
 		{"make a rewritten deploy agents' boundary the default", request{"iam:SetDefaultPolicyVersion", "arn:aws:iam::123456789012:policy/ci-infra-prod-deploy-agent-boundary", nil}, false},
 		{"create an administrator role", request{"iam:CreateRole", "arn:aws:iam::123456789012:role/break-glass-admin", nil}, false},
+		// Issue 28: the ways up that the policy above still left open.
+		{"write a new version of the agent policy, attached to every instance role", request{"iam:CreatePolicyVersion", agentPolicy, nil}, false},
+		{"make an older version of the agent policy the default", request{"iam:SetDefaultPolicyVersion", agentPolicy, nil}, false},
+		{"delete the agent policy, to create it again", request{"iam:DeletePolicy", agentPolicy, nil}, false},
+		{"attach the agent policy to the publish role", request{"iam:AttachRolePolicy", publish, map[string]string{"iam:PolicyARN": agentPolicy, "iam:PermissionsBoundary": publishBoundary["iam:PermissionsBoundary"]}}, false},
+		{"create a stack of a new buildkite-* name from the pinned template", request{"cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite-x/abc", pinned}, false},
+		{"update a stack of a new buildkite-* name", request{"cloudformation:UpdateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite-builders-x/abc", pinned}, false},
+		{"a change set on another stack", request{"cloudformation:CreateChangeSet", "arn:aws:cloudformation:us-east-1:123456789012:stack/admin-maker/abc", pinned}, false},
+		{"create an agent stack of its own name", request{"cloudformation:CreateStack", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite/abc", pinned}, true},
+		{"delete the preview role's deny policy", request{"iam:DeleteRolePolicy", preview, readOnlyBoundary}, false},
+		{"rewrite the preview role's deny policy", request{"iam:PutRolePolicy", preview, readOnlyBoundary}, false},
+		{"detach ReadOnlyAccess from the preview role", request{"iam:DetachRolePolicy", preview, readOnlyBoundary}, false},
 		{"attach a policy to a user", request{"iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/mallory", nil}, false},
 		{"write the agent token", request{"ssm:PutParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token", nil}, true},
 		{"read another stack's parameters", request{"ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/other/secret", nil}, false},
@@ -118,12 +131,28 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 	assert.False(t, bounded("iam:CreateRole", ""), "an instance role without a boundary")
 	assert.False(t, bounded("iam:PutRolePermissionsBoundary", "anything-else"), "an instance role with another boundary")
 	assert.False(t, bounded("iam:DeleteRolePermissionsBoundary", ""), "a boundary removed by a stack update")
-	assert.True(t, permits(t, doc, request{"iam:CreateRole", "arn:aws:iam::123456789012:role/buildkite-builders-AsgProcessSuspenderRole-X1", nil}),
-		"the template's Lambda roles carry no boundary")
+	// With the boundary parameter set, the template gives it to every role
+	// it makes: the Lambda roles' PermissionsBoundary and the scaler's
+	// RolePermissionsBoundaryARN (v6.71.1 aws-stack.yml), so the service
+	// role may make none without it.
+	lambda := "arn:aws:iam::123456789012:role/buildkite-builders-AsgProcessSuspenderRole-X1"
+	assert.True(t, permits(t, doc, request{"iam:CreateRole", lambda, map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary"}}),
+		"the template's Lambda roles, bounded")
+	assert.False(t, permits(t, doc, request{"iam:CreateRole", lambda, nil}), "a Lambda role without the boundary: the parameter was emptied")
+	// Issue 28: InstanceRoleName names the instance role anything the
+	// stack's names allow; without a boundary it must still fail.
+	renamed := "arn:aws:iam::123456789012:role/buildkite-x"
+	assert.False(t, permits(t, doc, request{"iam:CreateRole", renamed, nil}), "an instance role renamed by InstanceRoleName, unbounded")
+	assert.False(t, permits(t, doc, request{"iam:PutRolePolicy", renamed, nil}), "an inline policy on an unbounded role")
+	assert.False(t, permits(t, doc, request{"iam:AttachRolePolicy", renamed, map[string]string{"iam:PolicyARN": "arn:aws:iam::123456789012:policy/buildkite-agent"}}),
+		"the agent policy on an unbounded role")
+	assert.True(t, permits(t, doc, request{"iam:AttachRolePolicy", renamed, map[string]string{"iam:PolicyARN": "arn:aws:iam::123456789012:policy/buildkite-agent",
+		"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary"}}), "the agent policy on a bounded role")
 	// The template's ManagedPolicyARNs parameter reaches the instance role
 	// through the service role: only the agent policy may arrive that way.
 	attach := func(policy string) bool {
-		return permits(t, doc, request{"iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/buildkite-Role", map[string]string{"iam:PolicyARN": policy}})
+		return permits(t, doc, request{"iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/buildkite-Role", map[string]string{"iam:PolicyARN": policy,
+			"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary"}})
 	}
 	assert.True(t, attach("arn:aws:iam::123456789012:policy/buildkite-agent"), "the agent policy")
 	assert.True(t, attach("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"), "the template's Lambda roles' policy")

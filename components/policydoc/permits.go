@@ -10,9 +10,9 @@ import (
 // IAM does for what this program's policies use: some Allow statement must
 // match the action and the resource (Resource globs, or anything but
 // NotResource) and all its conditions, and no matching Deny may. context
-// holds the request's condition keys. Conditions: StringEquals, StringLike
-// and ArnNotLike, each with one value or a list (any value matches);
-// ArnNotLike matches when the key is absent too, as in IAM. It is how the
+// holds the request's condition keys. Conditions: StringEquals, StringLike,
+// ArnLike and ArnNotLike, each with one value or a list (any value
+// matches); ArnNotLike matches when the key is absent too, as in IAM. It is how the
 // tests, and a reader, check what a role can do.
 func Permits(policy, action, resource string, context map[string]string) (bool, error) {
 	var doc struct {
@@ -65,6 +65,8 @@ func Permits(policy, action, resource string, context map[string]string) (bool, 
 				case "StringEquals":
 					ok = ok && present && slices.Contains(list(v), value)
 				case "StringLike":
+					ok = ok && present && matchAny(list(v), value)
+				case "ArnLike":
 					ok = ok && present && matchAny(list(v), value)
 				case "ArnNotLike":
 					ok = ok && !(present && matchAny(list(v), value))
