@@ -23,6 +23,34 @@ has_secrets_stack() {
   secrets_pulumi stack output mainStack --stack "$1" >/dev/null 2>&1
 }
 
+# pin_secret_destinations STACK: pin where the secrets stack STACK may
+# write (its secretsBucket, tokenPathPrefix and webhookUrls) to what the
+# offline plan of the main stack STACK asks: this checkout's code and
+# config, not whatever state a backend holds. Unset ones only; it says
+# what it sets. Commit secrets/Pulumi.STACK.yaml afterwards.
+pin_secret_destinations() {
+  local stack=$1 needed key value
+  needed=$(go run ./cmd/plan -stack "$stack" -json | jq -c '.outputs.secretsNeeded') || return 1
+  for key in secretsBucket tokenPathPrefix webhookUrls; do
+    value=$(secrets_pulumi config get --stack "$stack" "$key" 2>/dev/null || true)
+    [ -z "$value" ] || [ "$value" = "[]" ] || continue
+    case $key in
+      secretsBucket) value=$(jq -r .bucket <<<"$needed") ;;
+      tokenPathPrefix) value=$(jq -r .tokenPath <<<"$needed") ;;
+      webhookUrls)
+        mapfile -t urls < <(jq -r '.webhooks[]?.url' <<<"$needed")
+        local i
+        for i in "${!urls[@]}"; do
+          echo "Pinning the secrets stack $stack: webhookUrls[$i] = ${urls[$i]}" >&2
+          secrets_pulumi config set --stack "$stack" --path "webhookUrls[$i]" "${urls[$i]}" || return 1
+        done
+        continue ;;
+    esac
+    echo "Pinning the secrets stack $stack: $key = $value" >&2
+    secrets_pulumi config set --stack "$stack" "$key" "$value" || return 1
+  done
+}
+
 # agent_stack_excludes STACK: the --exclude flags that leave STACK's agent
 # stacks out of an up, from the offline plan (one list of URNs).
 agent_stack_excludes() {

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-github/sdk/v6/go/github"
@@ -36,9 +37,12 @@ type SecretPlace struct {
 // exports it (output secretsNeeded) when it keeps no secret itself, and
 // the ci-infra-secrets stack of the same name writes it.
 type SecretsNeeded struct {
-	Region string        `json:"region"`
-	Bucket string        `json:"bucket"`
-	Places []SecretPlace `json:"places"`
+	Region string `json:"region"`
+	Bucket string `json:"bucket"`
+	// TokenPath is the SSM path the token parameters live under, e.g.
+	// /ci-infra/prod/.
+	TokenPath string        `json:"tokenPath"`
+	Places    []SecretPlace `json:"places"`
 	// GitHubOwner and Webhooks: the repositories' webhooks, which the
 	// secrets stack declares because each carries webhookSecret.
 	GitHubOwner string          `json:"githubOwner,omitempty"`
@@ -52,9 +56,10 @@ type NeededWebhook struct {
 	Events     []string `json:"events"`
 }
 
-// secretsNeeded lists every place of a secret for this config: one table
-// for both layouts.
-func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
+// secretPlaces is where each secret goes, for token parameters under
+// tokenDir: one table for both layouts, and what the secrets stack checks
+// the main stack's secretsNeeded against (checkDestinations).
+func secretPlaces(tokenDir string) map[string]SecretPlace {
 	places := map[string]SecretPlace{
 		"buildkiteAgentToken":       {Name: "agent-token", Parameter: tokenDir + "buildkite-agent-token"},
 		"buildkiteDeployAgentToken": {Name: "deploy-agent-token", Parameter: tokenDir + "buildkite-deploy-agent-token"},
@@ -64,7 +69,17 @@ func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
 		"dockerHubPassword":         {Name: agent.DockerPasswordKey, Object: agent.DockerPasswordKey},
 		"webhookSecret":             {Name: "webhooks"},
 	}
-	n := SecretsNeeded{Region: c.Region, Bucket: c.SecretsBucketName()}
+	for key, p := range places {
+		p.Key = key
+		places[key] = p
+	}
+	return places
+}
+
+// secretsNeeded lists every place of a secret for this config.
+func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
+	places := secretPlaces(tokenDir)
+	n := SecretsNeeded{Region: c.Region, Bucket: c.SecretsBucketName(), TokenPath: tokenDir}
 	if c.ManageGitHub {
 		for _, r := range c.Repositories {
 			for _, w := range r.Webhooks {
@@ -77,7 +92,6 @@ func (c *Config) secretsNeeded(tokenDir string) SecretsNeeded {
 	}
 	for _, key := range c.SecretKeys() {
 		if p, ok := places[key]; ok && (key != "webhookSecret" || len(n.Webhooks) > 0) {
-			p.Key = key
 			n.Places = append(n.Places, p)
 		}
 	}
@@ -178,10 +192,13 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, fmt.Errorf("the secretsNeeded output of %s: %w", main, err)
 	}
 
+	// Every secret goes only where this stack's own config says: the main
+	// stack's output comes from whatever state its backend holds.
+	problems := needed.checkDestinations(ctx, main)
+
 	// Every secret the main stack needs, from this stack's config: all
 	// missing ones are named at once, before anything is declared.
 	values := map[string]pulumi.StringOutput{}
-	var problems []error
 	for _, p := range needed.Places {
 		full := ctx.Project() + ":" + p.Key
 		raw, ok := ctx.GetConfig(full)
@@ -229,6 +246,103 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		}).(pulumi.StringOutput)
 	}
 	return outputs, nil
+}
+
+// The secrets stack's own config keys that pin where it writes.
+const (
+	secretsBucketKey   = "secretsBucket"
+	tokenPathPrefixKey = "tokenPathPrefix"
+	webhookURLsKey     = "webhookUrls"
+)
+
+// SecretsPins are the secrets stack's config values that pin where it
+// writes, as they follow from a main stack's secretsNeeded output (its
+// JSON form): what an operator sets once from the offline plan
+// (scripts/lib.sh pin_secret_destinations), and what the offline plan
+// assumes of a secrets stack that sets none. Keys are the project's own.
+func SecretsPins(needed any) (map[string]string, error) {
+	raw, err := json.Marshal(needed)
+	if err != nil {
+		return nil, err
+	}
+	var n SecretsNeeded
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, err
+	}
+	urls := []string{}
+	for _, w := range n.Webhooks {
+		urls = append(urls, w.URL)
+	}
+	rawURLs, err := json.Marshal(urls)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{secretsBucketKey: n.Bucket, tokenPathPrefixKey: n.TokenPath, webhookURLsKey: string(rawURLs)}, nil
+}
+
+// checkDestinations holds each place n names to the secrets stack's own
+// config: the secret objects go only to its secretsBucket, the token
+// parameters only under its tokenPathPrefix, each secret only to the place
+// secretPlaces gives it there, and webhookSecret only to the webhooks its
+// webhookUrls lists. The main stack's output is read from its backend, so
+// a backend, or a state, that someone else chose cannot send a secret
+// anywhere else. It returns every problem, each naming its key.
+func (n SecretsNeeded) checkDestinations(ctx *pulumi.Context, main string) []error {
+	key := func(k string) string { return ctx.Project() + ":" + k }
+	bucket := config.Get(ctx, secretsBucketKey)
+	prefix := config.Get(ctx, tokenPathPrefixKey)
+	var urls []string
+	var problems []error
+	if err := config.TryObject(ctx, webhookURLsKey, &urls); err != nil && config.Get(ctx, webhookURLsKey) != "" {
+		problems = append(problems, fmt.Errorf("%s: must be a list of URLs: %w", key(webhookURLsKey), err))
+	}
+	unset := func(k, value string) error {
+		return fmt.Errorf("%s: not set; the stack %s asks for %q: if that is right, run `pulumi -C secrets config set %s %s` (scripts/ci-up does it from the offline plan on a laptop)", key(k), main, value, k, value)
+	}
+	objects, parameters := false, false
+	for _, p := range n.Places {
+		objects = objects || p.Object != ""
+		parameters = parameters || p.Parameter != ""
+	}
+	switch {
+	case objects && bucket == "":
+		problems = append(problems, unset(secretsBucketKey, n.Bucket))
+	case objects && n.Bucket != bucket:
+		problems = append(problems, fmt.Errorf("%s is %q, but the stack %s asks for the secret objects in %q: refusing to write them there (if the secrets bucket really moved, set %s anew)", key(secretsBucketKey), bucket, main, n.Bucket, secretsBucketKey))
+	}
+	if parameters && prefix == "" {
+		problems = append(problems, unset(tokenPathPrefixKey, n.TokenPath))
+	}
+	want := secretPlaces(prefix)
+	for _, p := range n.Places {
+		if p.Parameter != "" && prefix == "" {
+			continue // named above
+		}
+		w, ok := want[p.Key]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Errorf("the stack %s asks for %s, which this stack does not write", main, p.Key))
+		case p != w:
+			problems = append(problems, fmt.Errorf("the stack %s asks for %s at %s; this stack writes it only at %s (%s %q)", main, p.Key, p.destination(n.Bucket), w.destination(bucket), key(tokenPathPrefixKey), prefix))
+		}
+	}
+	for _, w := range n.Webhooks {
+		if !slices.Contains(urls, w.URL) {
+			problems = append(problems, fmt.Errorf("%s does not list %s, where the stack %s asks webhookSecret to go (%s): add it with `pulumi -C secrets config set --path '%s[%d]' %s` if it is yours", key(webhookURLsKey), w.URL, main, w.Repository, webhookURLsKey, len(urls), w.URL))
+		}
+	}
+	return problems
+}
+
+// destination is where p writes, in words.
+func (p SecretPlace) destination(bucket string) string {
+	switch {
+	case p.Parameter != "":
+		return "the parameter " + p.Parameter
+	case p.Object != "":
+		return "s3://" + bucket + "/" + p.Object
+	}
+	return "the webhooks"
 }
 
 // declareWebhooks declares the main stack's repositories' webhooks, signed

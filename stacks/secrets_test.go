@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,9 +79,7 @@ func TestTheSecretsStackWritesWhatTheMainStackNeeds(t *testing.T) {
 	require.NoError(t, err)
 	opts, err := plan.LoadOptions(filepath.Join(testenv.Root(t), "secrets"), "prod")
 	require.NoError(t, err)
-	opts.References = map[string]map[string]any{
-		"organization/ci-infra/prod": {"secretsNeeded": main.Outputs["secretsNeeded"].Value},
-	}
+	pinSecretsStack(t, &opts, main.Outputs["secretsNeeded"].Value)
 	p, err := plan.Run(BuildSecrets, opts)
 	require.NoError(t, err)
 	params := map[string]bool{}
@@ -131,7 +130,7 @@ func TestTheSecretsStackDeclaresTheWebhooks(t *testing.T) {
 
 	secrets, err := plan.LoadOptions(filepath.Join(testenv.Root(t), "secrets"), "prod")
 	require.NoError(t, err)
-	secrets.References = map[string]map[string]any{"organization/ci-infra/prod": {"secretsNeeded": needed}}
+	pinSecretsStack(t, &secrets, needed)
 	p, err := plan.Run(BuildSecrets, secrets)
 	require.NoError(t, err)
 	hooks := p.Find("github:index/repositoryWebhook:RepositoryWebhook", "")
@@ -142,4 +141,101 @@ func TestTheSecretsStackDeclaresTheWebhooks(t *testing.T) {
 	delete(secrets.Config, "ci-infra-secrets:webhookSecret")
 	_, err = plan.Run(BuildSecrets, secrets)
 	assert.ErrorContains(t, err, "ci-infra-secrets:webhookSecret: not set")
+}
+
+// pinSecretsStack makes opts the secrets stack of a main stack whose
+// secretsNeeded output is needed, pinned to it as an operator pins it.
+func pinSecretsStack(t *testing.T, opts *plan.Options, needed any) {
+	t.Helper()
+	opts.References = map[string]map[string]any{"organization/ci-infra/prod": {"secretsNeeded": needed}}
+	pins, err := SecretsPins(needed)
+	require.NoError(t, err)
+	for k, v := range pins {
+		opts.Config["ci-infra-secrets:"+k] = v
+	}
+}
+
+// The secrets stack reads where to write from the main stack's output,
+// which comes from whatever backend and state the run was pointed at: it
+// writes nowhere its own config does not name (issue 28). Each row is a
+// main stack output someone else wrote.
+func TestTheSecretsStackWritesOnlyWhereItsConfigSays(t *testing.T) {
+	main, err := plan.Run(Build, separateProd(t))
+	require.NoError(t, err)
+	pristine := func() map[string]any {
+		raw, err := json.Marshal(main.Outputs["secretsNeeded"].Value)
+		require.NoError(t, err)
+		var n map[string]any
+		require.NoError(t, json.Unmarshal(raw, &n))
+		return n
+	}
+	place := func(n map[string]any, key string) map[string]any {
+		for _, p := range n["places"].([]any) {
+			if p.(map[string]any)["key"] == key {
+				return p.(map[string]any)
+			}
+		}
+		t.Fatalf("no place for %s", key)
+		return nil
+	}
+	tests := []struct {
+		name   string
+		change func(n map[string]any)
+		want   string // "" when it writes
+	}{
+		{"what the main stack's program asks", func(map[string]any) {}, ""},
+		{"the secret objects in another bucket", func(n map[string]any) { n["bucket"] = "mallory-collects" },
+			`ci-infra-secrets:secretsBucket is "buildkite-managedsecrets-mtrlz", but the stack prod asks for the secret objects in "mallory-collects"`},
+		{"the agent token at another path", func(n map[string]any) {
+			place(n, "buildkiteAgentToken")["parameter"] = "/public/token"
+		}, "asks for buildkiteAgentToken at the parameter /public/token; this stack writes it only at the parameter /ci-infra/prod/buildkite-agent-token"},
+		{"both tokens under another prefix", func(n map[string]any) {
+			n["tokenPath"] = "/mallory/"
+			place(n, "buildkiteAgentToken")["parameter"] = "/mallory/buildkite-agent-token"
+			place(n, "buildkiteDeployAgentToken")["parameter"] = "/mallory/buildkite-deploy-agent-token"
+		}, "asks for buildkiteDeployAgentToken at the parameter /mallory/buildkite-deploy-agent-token"},
+		{"the SSH key as a public object", func(n map[string]any) { place(n, "agentSshPrivateKey")["object"] = "public/id" },
+			"asks for agentSshPrivateKey at s3://buildkite-managedsecrets-mtrlz/public/id"},
+		{"the Docker password into the env file of a pipeline", func(n map[string]any) {
+			place(n, "dockerHubPassword")["object"], place(n, "dockerHubPassword")["envVar"] = "env", "X"
+		}, "asks for dockerHubPassword at s3://buildkite-managedsecrets-mtrlz/env"},
+		{"a secret this stack does not write", func(n map[string]any) {
+			n["places"] = append(n["places"].([]any), map[string]any{"key": "operatorPassword", "name": "x", "object": "x"})
+		}, "asks for operatorPassword, which this stack does not write"},
+		{"webhookSecret to a webhook of someone else's", func(n map[string]any) {
+			n["githubOwner"] = "MaterializeInc"
+			n["webhooks"] = []any{map[string]any{"repository": "materialize", "url": "https://mallory.example.com/hook", "events": []any{"push"}}}
+		}, "ci-infra-secrets:webhookUrls does not list https://mallory.example.com/hook"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := plan.LoadOptions(filepath.Join(testenv.Root(t), "secrets"), "prod")
+			require.NoError(t, err)
+			opts.Config["ci-infra-secrets:webhookSecret"] = "not-a-real-webhook-secret"
+			// Pinned to what the reviewed program and config ask for.
+			pinSecretsStack(t, &opts, pristine())
+			n := pristine()
+			tt.change(n)
+			opts.References["organization/ci-infra/prod"] = map[string]any{"secretsNeeded": n}
+			p, err := plan.Run(BuildSecrets, opts)
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.NotEmpty(t, p.Find("aws:ssm/parameter:Parameter", ""))
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, p.Find("aws:ssm/parameter:Parameter", ""), "nothing is written")
+			assert.Empty(t, p.Find("aws:s3/bucketObjectv2:BucketObjectv2", ""), "nothing is written")
+		})
+	}
+
+	// Not pinned yet: each key is named with its fix, and nothing written.
+	opts, err := plan.LoadOptions(filepath.Join(testenv.Root(t), "secrets"), "prod")
+	require.NoError(t, err)
+	opts.References = map[string]map[string]any{"organization/ci-infra/prod": {"secretsNeeded": pristine()}}
+	_, err = plan.Run(BuildSecrets, opts)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ci-infra-secrets:secretsBucket: not set; the stack prod asks for \"buildkite-managedsecrets-mtrlz\": if that is right, run `pulumi -C secrets config set secretsBucket buildkite-managedsecrets-mtrlz`")
+	assert.Contains(t, err.Error(), "ci-infra-secrets:tokenPathPrefix: not set; the stack prod asks for \"/ci-infra/prod/\"")
 }

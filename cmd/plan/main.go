@@ -147,6 +147,17 @@ func planSecrets(dir string, main plan.Options, p *plan.Plan) (*plan.Plan, error
 		outputs[name] = out.Value
 	}
 	opts.References = map[string]map[string]any{"organization/" + main.Project + "/" + main.Stack: outputs}
+	// Where it may write is its own config's to say; a secrets stack not
+	// yet pinned is planned as the operator will pin it, from this plan.
+	pins, err := stacks.SecretsPins(outputs["secretsNeeded"])
+	if err != nil {
+		return nil, fmt.Errorf("the secrets stack: %w", err)
+	}
+	for k, v := range pins {
+		if v0 := opts.Config[opts.Project+":"+k]; v0 == "" || v0 == "[]" {
+			opts.Config[opts.Project+":"+k] = v
+		}
+	}
 	sp, err := plan.Run(stacks.BuildSecrets, opts)
 	if err != nil {
 		return nil, fmt.Errorf("the secrets stack: %w", err)

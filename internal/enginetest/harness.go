@@ -240,6 +240,17 @@ func (p *Project) InitStack(t testing.TB, stack string, secrets map[string]strin
 	for key, value := range secrets {
 		p.MustSecretsPulumi(t, []byte(value), "config", "set", "--secret", "--stack", stack, key)
 	}
+	p.PinSecretDestinations(t, stack)
+}
+
+// PinSecretDestinations pins where the secrets stack may write to what the
+// main stack's offline plan asks, as scripts/ci-up does on a laptop
+// (scripts/lib.sh pin_secret_destinations).
+func (p *Project) PinSecretDestinations(t testing.TB, stack string) {
+	t.Helper()
+	if out, err := p.Run(nil, "bash", "-c", `. scripts/lib.sh && pin_secret_destinations "$1"`, "pin", stack); err != nil {
+		t.Fatalf("pin_secret_destinations %s: %v\n%s", stack, err, out)
+	}
 }
 
 // InitStackWithSecrets creates a stack in the layout before
