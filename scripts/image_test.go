@@ -156,3 +156,30 @@ func TestCIImagePinWritesDigests(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.NotContains(t, string(out), "pinned")
 }
+
+// scripts/ci-image push writes the pushed image into pipeline.yml by the
+// digest the registry gave it, which in-image and the pipeline's test
+// require. Docker is a stand-in, as above.
+func TestCIImagePushWritesTheDigest(t *testing.T) {
+	root := testenv.Root(t)
+	dir := t.TempDir()
+	for _, f := range []string{"scripts/ci-image", ".buildkite/Dockerfile", ".buildkite/pipeline.yml"} {
+		raw, err := os.ReadFile(filepath.Join(root, f))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), raw, 0o755))
+	}
+	bin := filepath.Join(dir, "bin")
+	require.NoError(t, os.MkdirAll(bin, 0o755))
+	digest := "sha256:" + strings.Repeat("cd", 32)
+	docker := "#!/bin/sh\ncase $1 in\n  image) eval \"ref=\\${$#}\"; echo \"${ref%%:*}@" + digest + "\" ;;\nesac\nexit 0\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "docker"), []byte(docker), 0o755))
+	cmd := exec.Command("bash", "scripts/ci-image", "push")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	raw, err := os.ReadFile(filepath.Join(dir, ".buildkite", "pipeline.yml"))
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^  CI_INFRA_IMAGE: "materialize/ci-infra:\d{8}-\d{6}@`+digest+`"$`, string(raw))
+}

@@ -40,7 +40,7 @@ func parsedPipeline(t *testing.T, file string) *pipeline.Pipeline {
 
 var (
 	pinnedDocker = regexp.MustCompile(`^docker#v\d+\.\d+\.\d+$`)
-	ciImage      = regexp.MustCompile(`^materialize/ci-infra:(\d{8}-\d{6}|not-pushed-yet)$`)
+	ciImage      = regexp.MustCompile(`^materialize/ci-infra:(\d{8}-\d{6}@sha256:[0-9a-f]{64}|not-pushed-yet)$`)
 )
 
 func TestEveryStepRunsInThePinnedImage(t *testing.T) {
@@ -57,7 +57,7 @@ func TestEveryStepRunsInThePinnedImage(t *testing.T) {
 		assert.Regexp(t, pinnedDocker, plugin.Source, "%s: the docker plugin is pinned to a release", cmd.Key)
 		config, ok := plugin.Config.(map[string]any)
 		require.True(t, ok, "%s: the docker plugin has its options", cmd.Key)
-		assert.Regexp(t, ciImage, config["image"], "%s: the image is the pipeline's, tagged by date and time by scripts/ci-image", cmd.Key)
+		assert.Regexp(t, ciImage, config["image"], "%s: the image is the pipeline's, by the digest scripts/ci-image push wrote", cmd.Key)
 	}
 	assert.Equal(t, 2, commands, "test and preview")
 }

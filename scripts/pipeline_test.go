@@ -396,11 +396,12 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 		return string(out), string(calls), err
 	}
 
-	_, calls, err := run("materialize/ci-infra:20261202-120000")
+	digest := "materialize/ci-infra:20261202-120000@sha256:" + strings.Repeat("0f", 32)
+	_, calls, err := run(digest)
 	require.NoError(t, err)
 	assert.Contains(t, calls, "docker run --rm --init --volume "+root+":/workdir --workdir /workdir")
 	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_ACCESS_TOKEN")
-	assert.Contains(t, calls, "materialize/ci-infra:20261202-120000 scripts/ci-up prod")
+	assert.Contains(t, calls, digest+" scripts/ci-up prod")
 	assert.NotContains(t, calls, "not-a-real", "values never reach a command line")
 	assert.NotContains(t, calls, "--env CI_INFRA_SECRETS_PASSPHRASE", "the deploy step reads its secrets itself (buildkite-agent secret get)")
 	assert.NotContains(t, calls, "--env GITHUB_TOKEN")
@@ -409,6 +410,15 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "scripts/ci-image push")
 	assert.NotContains(t, calls, "docker")
+
+	// Issue 28: a tag names whatever was pushed under it last.
+	for _, ref := range []string{"materialize/ci-infra:20261202-120000", "materialize/ci-infra:latest", "materialize/ci-infra@sha256:short",
+		"materialize/ci-infra:x@sha256:" + strings.Repeat("0f", 32) + " --privileged"} {
+		out, calls, err := run(ref)
+		require.Error(t, err, ref)
+		assert.Contains(t, out, "not an image by digest", ref)
+		assert.NotContains(t, calls, "docker", ref)
+	}
 }
 
 // publish-release copies the triggering release build's dist/ artifacts
