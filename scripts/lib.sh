@@ -42,12 +42,13 @@ pin_secret_destinations() {
         local i
         for i in "${!urls[@]}"; do
           echo "Pinning the secrets stack $stack: webhookUrls[$i] = ${urls[$i]}" >&2
-          secrets_pulumi config set --stack "$stack" --path "webhookUrls[$i]" "${urls[$i]}" || return 1
+          secrets_pulumi config set --stack "$stack" --plaintext --path "webhookUrls[$i]" "${urls[$i]}" || return 1
         done
         continue ;;
     esac
     echo "Pinning the secrets stack $stack: $key = $value" >&2
-    secrets_pulumi config set --stack "$stack" "$key" "$value" || return 1
+    # --plaintext: a path looks like a secret to the CLI, which asks.
+    secrets_pulumi config set --stack "$stack" --plaintext "$key" "$value" || return 1
   done
 }
 

@@ -69,6 +69,10 @@ type Config struct {
 	DeployStackName string `config:"deployStackName"`
 	DeployQueue     string `config:"deployQueue"`
 	DeployClusterID string `config:"deployClusterId"`
+	// StateBackendURL is the stacks' S3 state backend (the
+	// PULUMI_BACKEND_URL of operators and the pipelines): the preview role
+	// may read the main stacks' state there, and the deploy role write it.
+	StateBackendURL string `config:"stateBackendUrl"`
 
 	GitHubOrg              string             `config:"github:owner"`
 	ManageGitHub           bool               `config:"manageGitHub"`

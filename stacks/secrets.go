@@ -297,7 +297,7 @@ func (n SecretsNeeded) checkDestinations(ctx *pulumi.Context, main string) []err
 		problems = append(problems, fmt.Errorf("%s: must be a list of URLs: %w", key(webhookURLsKey), err))
 	}
 	unset := func(k, value string) error {
-		return fmt.Errorf("%s: not set; the stack %s asks for %q: if that is right, run `pulumi -C secrets config set %s %s` (scripts/ci-up does it from the offline plan on a laptop)", key(k), main, value, k, value)
+		return fmt.Errorf("%s: not set; the stack %s asks for %q: if that is right, run `pulumi -C secrets config set --plaintext %s %s` (scripts/ci-up does it from the offline plan on a laptop)", key(k), main, value, k, value)
 	}
 	objects, parameters := false, false
 	for _, p := range n.Places {
@@ -328,7 +328,7 @@ func (n SecretsNeeded) checkDestinations(ctx *pulumi.Context, main string) []err
 	}
 	for _, w := range n.Webhooks {
 		if !slices.Contains(urls, w.URL) {
-			problems = append(problems, fmt.Errorf("%s does not list %s, where the stack %s asks webhookSecret to go (%s): add it with `pulumi -C secrets config set --path '%s[%d]' %s` if it is yours", key(webhookURLsKey), w.URL, main, w.Repository, webhookURLsKey, len(urls), w.URL))
+			problems = append(problems, fmt.Errorf("%s does not list %s, where the stack %s asks webhookSecret to go (%s): add it with `pulumi -C secrets config set --plaintext --path '%s[%d]' %s` if it is yours", key(webhookURLsKey), w.URL, main, w.Repository, webhookURLsKey, len(urls), w.URL))
 		}
 	}
 	return problems

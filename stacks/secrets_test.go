@@ -236,6 +236,6 @@ func TestTheSecretsStackWritesOnlyWhereItsConfigSays(t *testing.T) {
 	opts.References = map[string]map[string]any{"organization/ci-infra/prod": {"secretsNeeded": pristine()}}
 	_, err = plan.Run(BuildSecrets, opts)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ci-infra-secrets:secretsBucket: not set; the stack prod asks for \"buildkite-managedsecrets-mtrlz\": if that is right, run `pulumi -C secrets config set secretsBucket buildkite-managedsecrets-mtrlz`")
+	assert.Contains(t, err.Error(), "ci-infra-secrets:secretsBucket: not set; the stack prod asks for \"buildkite-managedsecrets-mtrlz\": if that is right, run `pulumi -C secrets config set --plaintext secretsBucket buildkite-managedsecrets-mtrlz`")
 	assert.Contains(t, err.Error(), "ci-infra-secrets:tokenPathPrefix: not set; the stack prod asks for \"/ci-infra/prod/\"")
 }

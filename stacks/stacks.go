@@ -332,14 +332,55 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 		DeployBranch:        cfg.CIDeployBranch,
 		DeployClusterID:     cfg.DeployClusterID,
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
-		SecretObjectsARN:    bucket.ARN(cfg.SecretsBucketName()) + "/*",
 		SecretParametersARN: deployScope.ParameterPathARN(),
+		Preview: ciaccess.PreviewScope{
+			Types:        mainStackTypes,
+			Objects:      []string{cfg.ConfigBucketName() + "/" + agent.BootstrapKey, cfg.SecretsBucketName() + "/" + agent.EnvKey},
+			StateBackend: cfg.StateBackendURL,
+			Project:      ctx.Project(),
+		},
 		ProviderImportID:    cfg.Adopt[nameCIAccess],
 		UseExistingProvider: !cfg.ManageOIDCProvider,
 		Deploy:              deployScope,
 		Publish:             publish(cfg, dl.site.DistributionArn),
 		Tags:                tags,
 	})
+}
+
+// mainStackTypes are the AWS resource types the main stack declares: what
+// the preview role may refresh (ciaccess.PreviewPolicy). A test keeps it
+// equal to the types of every committed stack's plan, so a new type cannot
+// arrive without its reads.
+var mainStackTypes = []string{
+	"aws:acm/certificate:Certificate",
+	"aws:cloudformation/stack:Stack",
+	"aws:cloudfront/cachePolicy:CachePolicy",
+	"aws:cloudfront/distribution:Distribution",
+	"aws:cloudfront/originAccessControl:OriginAccessControl",
+	"aws:cloudwatch/logDelivery:LogDelivery",
+	"aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+	"aws:cloudwatch/logDeliverySource:LogDeliverySource",
+	"aws:cloudwatch/logGroup:LogGroup",
+	"aws:ec2/internetGateway:InternetGateway",
+	"aws:ec2/routeTable:RouteTable",
+	"aws:ec2/routeTableAssociation:RouteTableAssociation",
+	"aws:ec2/subnet:Subnet",
+	"aws:ec2/vpc:Vpc",
+	"aws:ec2/vpcEndpoint:VpcEndpoint",
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+	"aws:iam/policy:Policy",
+	"aws:iam/role:Role",
+	"aws:iam/rolePolicy:RolePolicy",
+	"aws:route53/zone:Zone",
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+	"aws:s3/bucketLoggingV2:BucketLoggingV2",
+	"aws:s3/bucketObjectv2:BucketObjectv2",
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+	"aws:s3/bucketPolicy:BucketPolicy",
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+	"aws:s3/bucketV2:BucketV2",
+	"aws:s3/bucketVersioningV2:BucketVersioningV2",
 }
 
 // agentFleet is the agent stacks an operator looks up by name.

@@ -307,3 +307,21 @@ func TestREADMEListsEveryOutput(t *testing.T) {
 	}
 	assert.ElementsMatch(t, slices.Collect(maps.Keys(prodPlan(t).Outputs)), listed, "README.md's \"Stack outputs\" paragraph")
 }
+
+// The preview role reads what a refresh of the stack reads (issue 28), by
+// resource type: mainStackTypes must hold every AWS type of every
+// committed stack, and nothing more, or a new type's refresh would be
+// refused (or a removed one's reads left granted).
+func TestThePreviewRoleKnowsEveryTypeOfThePlan(t *testing.T) {
+	var types []string
+	for _, stack := range []string{"prod", "dr"} {
+		p, err := plan.Run(Build, plantest.StackOptions(t, stack))
+		require.NoError(t, err)
+		for _, r := range p.Registered() {
+			if strings.HasPrefix(r.Type, "aws:") && !slices.Contains(types, r.Type) {
+				types = append(types, r.Type)
+			}
+		}
+	}
+	assert.ElementsMatch(t, mainStackTypes, types, "mainStackTypes lists the AWS types of the committed stacks")
+}

@@ -133,6 +133,9 @@ func (c *Config) Validate(project string) error {
 	} else if c.DeployQueue == c.AgentsQueue || c.DeployQueue == c.BuildersQueue {
 		bad("deployQueue", "%q is also the queue of another stack: the CI roles trust this queue alone, so no other agent may serve it", c.DeployQueue)
 	}
+	if _, err := ciaccess.ParseStateBackend(c.StateBackendURL); err != nil {
+		bad("stateBackendUrl", "%v; or empty when the state is not in S3 (the pipelines' roles then get no grant on it)", err)
+	}
 	if c.DeployClusterID != "" && !ident.IsClusterID(c.DeployClusterID) {
 		bad("deployClusterId", "%q must be %s, or empty while there is no deploy cluster (the CI roles then trust no token)", c.DeployClusterID, ident.ClusterRule)
 	}

@@ -73,13 +73,12 @@ type Args struct {
 	DeployClusterID string
 	// RoleNamePrefix starts both role names, e.g. "ci-infra-prod".
 	RoleNamePrefix string
-	// SecretObjectsARN and SecretParametersARN are what the preview role
-	// must not read even though ReadOnlyAccess would allow it: a preview
-	// runs the branch's code and needs no secret. E.g.
-	// arn:aws:s3:::buildkite-managedsecrets-x/* and
-	// arn:aws:ssm:us-east-1:*:parameter/ci-infra/prod/*, the path of every
-	// agent token (Scope.ParameterPathARN).
-	SecretObjectsARN    string
+	// Preview is what the preview role reads: the reads of the main
+	// stack's resource types, its objects and its state (PreviewPolicy).
+	Preview PreviewScope
+	// SecretParametersARN is what the preview role is denied besides every
+	// object but its own: the path of every agent token, e.g.
+	// arn:aws:ssm:us-east-1:*:parameter/ci-infra/prod/* (Scope.ParameterPathARN).
 	SecretParametersARN string
 	// ProviderImportID adopts an existing OIDC provider (its ARN): an account
 	// has one provider per issuer.
@@ -177,8 +176,11 @@ func (a Args) Validate() error {
 	if err := a.Deploy.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if a.SecretObjectsARN == "" || a.SecretParametersARN == "" {
-		errs = append(errs, errors.New("SecretObjectsARN and SecretParametersARN are required: the preview role must be denied them"))
+	if a.SecretParametersARN == "" {
+		errs = append(errs, errors.New("SecretParametersARN is required: the preview role must be denied them"))
+	}
+	if _, err := PreviewPolicy(a.Deploy, a.Preview); err != nil {
+		errs = append(errs, fmt.Errorf("Preview: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -270,13 +272,14 @@ func PreviewTrustPolicy(providerARN, org, deployPipeline, previewPipeline, clust
 	return doc
 }
 
-// previewDeny is the preview role's inline policy: ReadOnlyAccess reads
-// objects and parameters, and a preview (which runs the branch's code) must
-// not reach the secrets.
-func previewDeny(secretObjectsARN, secretParametersARN string) policydoc.Document {
+// previewDeny is the preview role's second inline policy: whatever a
+// future grant or its boundary (ReadOnlyAccess) would allow, a preview
+// (which runs the branch's code) never reaches a secret.
+func previewDeny(ownObjects []string, secretParametersARN string) policydoc.Document {
 	return policydoc.New(
-		// Every read of an object's content or of its old versions.
-		policydoc.Statement{Sid: "NoSecretObjects", Effect: "Deny", Action: []string{"s3:GetObject*"}, Resource: []string{secretObjectsARN}},
+		// Every read of an object's content or of its old versions, but of
+		// the program's own objects and its state (PreviewObjects).
+		policydoc.Statement{Sid: "NoOtherObjects", Effect: "Deny", Action: []string{"s3:GetObject*"}, NotResource: ownObjects},
 		policydoc.Statement{Sid: "NoSecretParameters", Effect: "Deny", Action: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"}, Resource: []string{secretParametersARN}},
 		// SSM authorises GetParametersByPath against the path asked for, not
 		// the parameters it returns: a read of /ci-infra, or of /, would
@@ -337,13 +340,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	if _, err := iam.NewRolePolicyAttachment(ctx, label.Name(name, "preview-read-only"), &iam.RolePolicyAttachmentArgs{
-		Role:      preview.Name,
-		PolicyArn: pulumi.String(readOnlyPolicyARN),
+	// What it reads: the refresh reads of the stack's own resources and
+	// its state, nothing else (PreviewPolicy), in place of ReadOnlyAccess.
+	reads, err := PreviewPolicy(args.Deploy, args.Preview)
+	if err != nil {
+		return nil, err
+	}
+	readsJSON, err := reads.JSON()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "preview-reads"), &iam.RolePolicyArgs{
+		Role:   preview.Name,
+		Policy: pulumi.String(readsJSON),
 	}, parent); err != nil {
 		return nil, err
 	}
-	denyJSON, err := previewDeny(args.SecretObjectsARN, args.SecretParametersARN).JSON()
+	ownObjects, err := PreviewObjects(args.Deploy, args.Preview)
+	if err != nil {
+		return nil, err
+	}
+	denyJSON, err := previewDeny(ownObjects, args.SecretParametersARN).JSON()
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,17 @@ func allows(t *testing.T, policy string, claims map[string]string) bool {
 }
 
 // testScope is production's deploy scope, as stacks builds it.
+// testPreview is what the tests' preview role reads: prod's types, its
+// two objects and its state in an S3 backend.
+var testPreview = PreviewScope{
+	Types: []string{"aws:s3/bucketV2:BucketV2", "aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketPolicy:BucketPolicy",
+		"aws:cloudformation/stack:Stack", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup", "aws:ec2/vpc:Vpc",
+		"aws:route53/zone:Zone", "ci-infra:storage:Bucket", "pulumi:providers:aws", "github:index/team:Team"},
+	Objects:      []string{"buildkite-config-x/bootstrap.sh", "buildkite-managedsecrets-x/env"},
+	StateBackend: "s3://state-x/ci?region=us-east-1",
+	Project:      "ci-infra",
+}
+
 var testScope = Scope{
 	Region:          "us-east-1",
 	Buckets:         []string{"buildkite-config-x", "buildkite-managedsecrets-x", "buildkite-managedsecrets-logs-x", "downloads.mtrlz.dev"},
@@ -45,9 +56,9 @@ func accessPlan(t *testing.T, cluster string) *plan.Plan {
 		_, err := New(ctx, "ci-access", Args{
 			Organization: "materialize", Pipeline: "ci-infra", PreviewPipeline: "ci-infra-checks", DeployBranch: "main", RoleNamePrefix: "ci-infra-prod",
 			DeployClusterID:     cluster,
-			SecretObjectsARN:    "arn:aws:s3:::buildkite-managedsecrets-x/*",
 			SecretParametersARN: testScope.ParameterPathARN(),
 			Deploy:              testScope,
+			Preview:             testPreview,
 		})
 		return err
 	}), nil)
@@ -152,13 +163,15 @@ func TestProviderAndPermissions(t *testing.T) {
 	assert.Equal(t, "https://agent.buildkite.com", provider.Input("url"))
 	assert.Equal(t, []any{"sts.amazonaws.com"}, provider.Input("clientIdLists"))
 
-	attached := map[string]any{}
-	for _, a := range p.Find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "") {
-		attached[a.Name] = a.Input("policyArn")
-	}
-	assert.Equal(t, map[string]any{
-		"ci-access-preview-read-only": "arn:aws:iam::aws:policy/ReadOnlyAccess",
-	}, attached, "no AdministratorAccess: the deploy role has only its scoped policy")
+	assert.Empty(t, p.Find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", ""),
+		"no managed policy: no AdministratorAccess for the deploy role, no ReadOnlyAccess for the preview role, each has its own")
+	reads, err := p.Get("aws:iam/rolePolicy:RolePolicy", "ci-access-preview-reads")
+	require.NoError(t, err)
+	want, err := PreviewPolicy(testScope, testPreview)
+	require.NoError(t, err)
+	wantJSON, err := want.JSON()
+	require.NoError(t, err)
+	assert.Equal(t, wantJSON, reads.Input("policy"))
 
 	deny, err := p.Get("aws:iam/rolePolicy:RolePolicy", "ci-access-preview-no-secrets")
 	require.NoError(t, err)
@@ -173,15 +186,14 @@ func TestProviderAndPermissions(t *testing.T) {
 	for _, st := range doc.Statement {
 		assert.Equal(t, "Deny", st.Effect)
 	}
-	assert.Equal(t, []string{"arn:aws:s3:::buildkite-managedsecrets-x/*"}, doc.Statement[0].Resource)
 	assert.Contains(t, doc.Statement[1].Action, "ssm:GetParameter")
 }
 
 func TestInvalidArgs(t *testing.T) {
 	valid := func() Args {
 		return Args{Organization: "materialize", Pipeline: "ci-infra", DeployBranch: "main", RoleNamePrefix: "x", DeployClusterID: deployCluster,
-			SecretObjectsARN: "arn:aws:s3:::b/*", SecretParametersARN: "arn:aws:ssm:us-east-1:*:parameter/t/*",
-			Deploy: testScope}
+			SecretParametersARN: "arn:aws:ssm:us-east-1:*:parameter/t/*",
+			Deploy:              testScope, Preview: testPreview}
 	}
 	mod := func(f func(*Args)) Args { a := valid(); f(&a); return a }
 	tests := []struct {
@@ -193,7 +205,10 @@ func TestInvalidArgs(t *testing.T) {
 		{"pipeline with a wildcard", mod(func(a *Args) { a.Pipeline = "ci-*" }), `pipeline "ci-*" must be a slug`},
 		{"no deploy branch", mod(func(a *Args) { a.DeployBranch = "" }), "deploy branch"},
 		{"role prefix too long", mod(func(a *Args) { a.RoleNamePrefix = strings.Repeat("x", 49) }), "RoleNamePrefix"},
-		{"no secrets named", mod(func(a *Args) { a.SecretObjectsARN, a.SecretParametersARN = "", "" }), "must be denied them"},
+		{"no secrets named", mod(func(a *Args) { a.SecretParametersARN = "" }), "must be denied them"},
+		{"a type whose reads are unknown", mod(func(a *Args) { a.Preview.Types = append(a.Preview.Types, "aws:lambda/function:Function") }),
+			"does not know what a refresh of aws:lambda/function:Function reads"},
+		{"a state backend that is not S3", mod(func(a *Args) { a.Preview.StateBackend = "https://api.pulumi.com" }), "not an S3 state backend URL"},
 		{"no deploy scope", mod(func(a *Args) { a.Deploy = Scope{} }), "may touch only what is named"},
 		{"deploy cluster not a UUID", mod(func(a *Args) { a.DeployClusterID = "deploy" }), "must be a Buildkite cluster ID"},
 	}

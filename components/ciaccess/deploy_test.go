@@ -162,49 +162,78 @@ func TestServiceRoleIsCloudFormationsAndScopedToTheStacks(t *testing.T) {
 	assert.False(t, strings.Contains(doc, `"iam:*"`) || strings.Contains(doc, `"Action":"*"`))
 }
 
-// The preview runs a branch's program with read access to the account; the
-// agent tokens (the default cluster's and the deploy cluster's) must stay
-// out of its reach by every path. ReadOnlyAccess is represented by what it
-// grants SSM and KMS reads.
 // The preview role, which every pull request's build the gate lets run may
-// assume (and a rogue agent that takes such a job), reads none of the
-// secrets, whatever path or service it asks through.
-func TestThePreviewRoleReadsNoSecret(t *testing.T) {
+// assume (and a rogue agent that takes such a job), reads what a refresh of
+// the main stack reads and its state, and nothing else: no secret by any
+// path or service, and none of the account's other data (issue 28: under
+// ReadOnlyAccess it read every other bucket, log events, SSM String
+// parameters, Lambda environments, console output and CloudTrail).
+func TestThePreviewRoleReadsOnlyWhatAPreviewNeeds(t *testing.T) {
 	const token = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token"
 	const deployToken = "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-deploy-agent-token"
-	deny, err := previewDeny("arn:aws:s3:::buildkite-managedsecrets-x/*", testScope.ParameterPathARN()).JSON()
+	grant, err := PreviewPolicy(testScope, testPreview)
 	require.NoError(t, err)
-	readOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:Get*","ssm:Describe*","ssm:List*","s3:Get*","s3:List*","kms:Decrypt","kms:Describe*","secretsmanager:GetSecretValue"],"Resource":"*"}]}`
+	allow, err := grant.JSON()
+	require.NoError(t, err)
+	own, err := PreviewObjects(testScope, testPreview)
+	require.NoError(t, err)
+	deny, err := previewDeny(own, testScope.ParameterPathARN()).JSON()
+	require.NoError(t, err)
 	// Both policies apply; an explicit Deny in either wins.
-	can := func(r request) bool { return permits(t, readOnly, r) && !denies(t, deny, r) }
+	can := func(r request) bool { return permits(t, allow, r) && !denies(t, deny, r) }
 	viaSSM := map[string]string{"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
 	tests := []struct {
 		name string
 		req  request
 		want bool
 	}{
+		// What a refresh of prod reads.
+		{"the bootstrap script", request{"s3:GetObject", "arn:aws:s3:::buildkite-config-x/bootstrap.sh", nil}, true},
+		{"the gate's env object", request{"s3:GetObject", "arn:aws:s3:::buildkite-managedsecrets-x/env", nil}, true},
+		{"a bucket's policy", request{"s3:GetBucketPolicy", "arn:aws:s3:::buildkite-managedsecrets-x", nil}, true},
+		{"an agent stack", request{"cloudformation:DescribeStacks", "arn:aws:cloudformation:us-east-1:123456789012:stack/buildkite/abc", nil}, true},
+		{"a role", request{"iam:GetRole", "arn:aws:iam::123456789012:role/ci-infra-prod-deploy", nil}, true},
+		{"the VPC", request{"ec2:DescribeVpcs", "*", nil}, true},
+		{"the main stack's state", request{"s3:GetObject", "arn:aws:s3:::state-x/ci/.pulumi/stacks/ci-infra/prod.json", nil}, true},
+		{"the backend's meta", request{"s3:GetObject", "arn:aws:s3:::state-x/ci/.pulumi/meta.yaml", nil}, true},
+		{"the backend's listing", request{"s3:ListBucket", "arn:aws:s3:::state-x", map[string]string{"s3:prefix": "ci/.pulumi/stacks/ci-infra/"}}, true},
+		// The secrets, by every path.
 		{"the token itself", request{"ssm:GetParameter", token, nil}, false},
 		{"the deploy cluster's token", request{"ssm:GetParameter", deployToken, nil}, false},
 		{"both at once", request{"ssm:GetParameters", deployToken, nil}, false},
 		{"its history", request{"ssm:GetParameterHistory", token, nil}, false},
 		{"by its parent path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod", nil}, false},
-		{"by an ancestor path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra", nil}, false},
 		{"by the root path", request{"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/", nil}, false},
 		{"decrypting it through SSM", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", viaSSM}, false},
 		{"a secret object", request{"s3:GetObject", "arn:aws:s3:::buildkite-managedsecrets-x/private_ssh_key", nil}, false},
 		{"an old version of a secret object", request{"s3:GetObjectVersion", "arn:aws:s3:::buildkite-managedsecrets-x/secret-files/DOCKER_LOGIN_PASSWORD", nil}, false},
 		{"a secret object's attributes", request{"s3:GetObjectAttributes", "arn:aws:s3:::buildkite-managedsecrets-x/build-safety-github-token", nil}, false},
-		{"decrypting with the secrets stack's key directly", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", nil}, false},
-		{"decrypting through S3", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", map[string]string{"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, false},
+		{"an old version of the gate, which is no secret", request{"s3:GetObjectVersion", "arn:aws:s3:::buildkite-managedsecrets-x/env", nil}, false},
+		{"decrypting directly", request{"kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any", nil}, false},
 		{"a Secrets Manager secret", request{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:any", nil}, false},
-		{"the secrets stack's state in an S3 backend: ciphertext, its key denied above", request{"s3:GetObject", "arn:aws:s3:::state-x/.pulumi/stacks/ci-infra-secrets/prod.json", nil}, true},
-		{"the secrets bucket's listing (names, no content)", request{"s3:ListBucket", "arn:aws:s3:::buildkite-managedsecrets-x", nil}, true},
-		{"the stack's description of a parameter (no value)", request{"ssm:DescribeParameters", "*", nil}, true},
-		{"the bootstrap script", request{"s3:GetObject", "arn:aws:s3:::buildkite-config-x/bootstrap.sh", nil}, true},
+		// Issue 28: what ReadOnlyAccess left readable.
+		{"the secrets stack's state", request{"s3:GetObject", "arn:aws:s3:::state-x/ci/.pulumi/stacks/ci-infra-secrets/prod.json", nil}, false},
+		{"another project's state in the bucket", request{"s3:GetObject", "arn:aws:s3:::state-x/other/.pulumi/stacks/app/prod.json", nil}, false},
+		{"the state bucket's other listing", request{"s3:ListBucket", "arn:aws:s3:::state-x", map[string]string{"s3:prefix": "other/"}}, false},
+		{"another bucket's object", request{"s3:GetObject", "arn:aws:s3:::payroll-exports/2026-11.csv", nil}, false},
+		{"another bucket's listing", request{"s3:ListBucket", "arn:aws:s3:::payroll-exports", nil}, false},
+		{"a log group's events", request{"logs:GetLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x:log-stream:y", nil}, false},
+		{"a search of the logs", request{"logs:FilterLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x", nil}, false},
+		{"a Lambda's environment", request{"lambda:GetFunctionConfiguration", "arn:aws:lambda:us-east-1:123456789012:function:x", nil}, false},
+		{"a Lambda's code", request{"lambda:GetFunction", "arn:aws:lambda:us-east-1:123456789012:function:x", nil}, false},
+		{"an SSM String parameter", request{"ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/app/db-host", nil}, false},
+		{"an ECS task definition's environment", request{"ecs:DescribeTaskDefinition", "*", nil}, false},
+		{"a CodeBuild project's environment", request{"codebuild:BatchGetProjects", "arn:aws:codebuild:us-east-1:123456789012:project/x", nil}, false},
+		{"an instance's console", request{"ec2:GetConsoleOutput", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", nil}, false},
+		{"an instance's user data", request{"ec2:DescribeInstanceAttribute", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", nil}, false},
+		{"CloudTrail's events", request{"cloudtrail:LookupEvents", "*", nil}, false},
+		{"another CloudFormation stack's template", request{"cloudformation:GetTemplate", "arn:aws:cloudformation:us-east-1:123456789012:stack/payments/abc", nil}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, can(tt.req)) })
 	}
+	assert.NotContains(t, allow, `"s3:GetObject*"`)
+	assert.NotContains(t, allow, `"*:*"`)
 }
 
 // denies reports whether a Deny statement of policy matches r.

@@ -29,6 +29,10 @@ type Provider struct {
 	store   Store
 	place   Place
 	moto    *moto // nil unless EnvMoto is set
+	// role is EnvRole: the run's credentials are this role's, and each
+	// read is checked against its policies with authorize.
+	role      string
+	authorize Authorizer
 }
 
 // NewProvider returns the provider of pkg, acting in account, keeping its
@@ -49,6 +53,7 @@ func NewProviderFromEnv(pkg, version string) (*Provider, error) {
 	}
 	p := NewProvider(pkg, version, dir, os.Getenv(EnvAccount))
 	p.moto = newMoto(os.Getenv(EnvMoto))
+	p.role = os.Getenv(EnvRole)
 	return p, nil
 }
 
@@ -182,6 +187,9 @@ func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 	}
 	if err != nil || !ok {
 		return &pulumirpc.ReadResponse{}, err
+	}
+	if err := p.authorizeRead(r); err != nil {
+		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
 	props, err := outputs(r)
 	if err != nil {

@@ -97,6 +97,20 @@ func (s Store) Seed(records ...Record) error {
 	})
 }
 
+// Replace changes a resource that exists behind its program's back, as a
+// hand edit in the console would: the record of r's type, ID and place
+// becomes r.
+func (s Store) Replace(r Record) error {
+	return s.update(func(st *state) error {
+		i := st.index(r.Type, r.ID, r.Place)
+		if i < 0 {
+			return fmt.Errorf("%s %s does not exist", r.Type, r.ID)
+		}
+		st.Resources[i] = r
+		return nil
+	})
+}
+
 // Resources returns every resource of the fake cloud.
 func (s Store) Resources() ([]Record, error) {
 	var out []Record

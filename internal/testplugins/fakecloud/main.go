@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"mtrlz.dev/ci-infra/components/ciaccess"
+	"mtrlz.dev/ci-infra/components/policydoc"
 	"mtrlz.dev/ci-infra/internal/fakecloud"
 )
 
@@ -39,10 +41,40 @@ func main() {
 		os.Exit(2)
 	}
 	err := provider.Main(pkg, func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return fakecloud.NewProviderFromEnv(pkg, version(pkg))
+		p, err := fakecloud.NewProviderFromEnv(pkg, version(pkg))
+		if err != nil {
+			return nil, err
+		}
+		return p.WithAuthorizer(authorizeRead), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fakecloud %s: %v\n", pkg, err)
 		os.Exit(1)
 	}
+}
+
+// authorizeRead lets a role's credentials (fakecloud.EnvRole) read a
+// resource of typ only if its policies permit every action the provider's
+// Read of typ calls (ciaccess.ReadActions), on the resource itself where
+// those actions act on it. A type with no known reads is refused: AWS
+// would refuse whatever call its Read made.
+func authorizeRead(typ, arn, policy string) error {
+	actions, scoped, ok := ciaccess.ReadActions(typ)
+	if !ok {
+		return fmt.Errorf("AccessDenied: no read of %s (%s) is allowed to this role", typ, arn)
+	}
+	resource := "*"
+	if scoped {
+		resource = arn
+	}
+	for _, action := range actions {
+		allowed, err := policydoc.Permits(policy, action, resource, nil)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			return fmt.Errorf("AccessDenied: %s on %s is not allowed to this role (reading %s)", action, resource, typ)
+		}
+	}
+	return nil
 }
