@@ -33,8 +33,12 @@ func (c *Config) BuildkiteSettings() bkcheck.Settings {
 			// Only triggers create its builds.
 			bkcheck.Pipeline{Slug: c.PublishPipeline, Cluster: bkcheck.DeployCluster, Builds: "none"},
 			// The release builds the release branch only, and no pull
-			// request: its artifacts are what gets published.
-			bkcheck.Pipeline{Slug: c.ReleasePipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", BranchFilter: c.PublishBranch},
+			// request: its artifacts are what gets published, so it builds
+			// in the deploy cluster, whose jobs only the deploy agents take
+			// (one job an instance, signed steps, the guard's allow-list):
+			// no default job, nor an agent it starts with the default
+			// cluster's token, can take its jobs (issue 28).
+			bkcheck.Pipeline{Slug: c.ReleasePipeline, Cluster: bkcheck.DeployCluster, Builds: "code", BranchFilter: c.PublishBranch},
 		)
 		s.Rules = []bkcheck.Rule{
 			{Type: bkcheck.RuleTrigger, Source: c.ReleasePipeline, Target: c.PublishPipeline},

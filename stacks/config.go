@@ -95,8 +95,8 @@ type Config struct {
 	// PublishPipeline is the deploy cluster's pipeline that publishes the
 	// main repository's release tarballs to the downloads bucket: it builds
 	// this repository's CIDeployBranch, and only ReleasePipeline (the main
-	// repository's, in the default cluster, building PublishBranch)
-	// triggers it. Empty PublishPipeline: no publish role.
+	// repository's, also in the deploy cluster, building PublishBranch on
+	// the deploy agents) triggers it. Empty PublishPipeline: no publish role.
 	PublishPipeline string `config:"publishPipeline"`
 	ReleasePipeline string `config:"releasePipeline"`
 	PublishBranch   string `config:"publishBranch"`

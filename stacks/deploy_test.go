@@ -165,7 +165,8 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		{"a publish triggered for an old commit", build{deploy, false, "downloads-publish", "main", old, "false", "trigger_job", "deploy", "publish"}, ""},
 		{"a publish triggered for another branch", build{deploy, false, "downloads-publish", "feature", head, "false", "trigger_job", "deploy", "publish"}, ""},
 		{"a publish triggered for a fork-prefixed main", build{deploy, false, "downloads-publish", "mallory:main", head, "false", "trigger_job", "deploy", "publish"}, ""},
-		{"the release pipeline itself on the deploy agents", build{deploy, false, "deploy", "master", head, "false", "webhook", "", "publish"}, ""},
+		// The release build itself runs on the deploy agents, with no role:
+		// TestTheReleaseIsBuiltWhereNoDefaultJobReaches.
 		{"a publish on the default cluster", build{other, false, "downloads-publish", "main", head, "false", "trigger_job", "deploy", "publish"}, ""},
 		// Rogue agents: a job read the default token and started its own
 		// agent with queue=deploy, which wins these jobs and skips the guard.
@@ -384,5 +385,49 @@ func TestDeployAgentsConfigAllowsOnlyTheListedVariables(t *testing.T) {
 	require.Contains(t, refused, "BUILDKITE_BOOTSTRAP_PHASES")
 	for _, name := range append(refused, "BUILDKITE_X", "LD_PRELOAD", "BASH_ENV", "GIT_SSH_COMMAND") {
 		assert.False(t, allowed("allowed-environment-variables", name), "%s is not allowed", name)
+	}
+}
+
+// Releases are built where no default job reaches (issue 28): the release
+// pipeline is in the deploy cluster, whose jobs only agents registered
+// with the deploy cluster's token take (Buildkite runs a pipeline's jobs
+// on its cluster's agents only), and only the deploy agents' instance role
+// reads that token (TestOnlyTheDeployAgentsReadTheDeployToken). Their
+// guard runs the release pipeline's pushes of its branch at origin's
+// head, and nothing else of it.
+func TestTheReleaseIsBuiltWhereNoDefaultJobReaches(t *testing.T) {
+	p := prodPlan(t)
+	settings := p.Outputs["buildkiteSettings"].Value.(map[string]any)
+	clusters := map[string]string{}
+	for _, pl := range settings["pipelines"].([]any) {
+		clusters[pl.(map[string]any)["slug"].(string)] = pl.(map[string]any)["cluster"].(string)
+	}
+	assert.Equal(t, "deploy", clusters["deploy"], "the release pipeline builds in the deploy cluster")
+	assert.Equal(t, "deploy", clusters["downloads-publish"])
+
+	object, err := p.Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
+	require.NoError(t, err)
+	hooks := deployGuard(t, object.Input("content").(string))
+	repo, old, head := origin(t)
+	release := func(branch, commit, source, pullRequest string) map[string]string {
+		return map[string]string{"BUILDKITE_PIPELINE_SLUG": "deploy", "BUILDKITE_BRANCH": branch, "BUILDKITE_COMMIT": commit,
+			"BUILDKITE_PULL_REQUEST": pullRequest, "BUILDKITE_SOURCE": source, "BUILDKITE_REPO": repo}
+	}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		ran  bool
+	}{
+		{"a push of master at head", release("master", head, "webhook", "false"), true},
+		{"a push of master at an old commit", release("master", old, "webhook", "false"), false},
+		{"a push of another branch", release("feature", head, "webhook", "false"), false},
+		{"a pull request into master", release("master", head, "webhook", "12"), false},
+		{"a UI build of master, whose env no signature covers", release("master", head, "ui", "false"), false},
+		{"a build another pipeline triggered", release("master", head, "trigger_job", "false"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ran, out := runDeployJob(t, hooks, tt.env)
+			assert.Equal(t, tt.ran, ran, "%s", out)
+		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 // nextSteps tells the operator, after `pulumi up`, what the program cannot
 // do itself: hand the public half of the agents' key to GitHub and
 // mtrlz.dev, give the pipeline its role ARNs, and check that agents came up.
-func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.StringArrayOutput {
+func nextSteps(stack string, cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.StringArrayOutput {
 	// The public half of a private key is not a secret.
 	publicKey := pulumi.String("(the output agentSshPublicKey of the ci-infra-secrets stack: pulumi -C secrets stack output agentSshPublicKey)").ToStringOutput()
 	if !cfg.SeparateSecrets {
@@ -33,10 +33,10 @@ func nextSteps(cfg *Config, access *ciaccess.Access, site *bucket.Site) pulumi.S
 			fmt.Sprintf("Check that agents registered on the queues %q and %q: https://buildkite.com/organizations/%s/agents", cfg.AgentsQueue, cfg.BuildersQueue, cfg.BuildkiteOrg),
 			deployClusterStep(cfg),
 			fmt.Sprintf("Make the Buildkite settings of the stack's buildkiteSettings output: the pipeline %s in the default cluster (pull requests and forks on, fork branches prefixed, its steps upload .buildkite/pipeline.yml on %q); %s in the deploy cluster (pushes to %s only, pull requests off), whose steps are .buildkite/deploy.yml signed from a laptop with scripts/sign-steps (the key: output deploySigningKeyId); then check them all with BUILDKITE_API_TOKEN=... go run ./cmd/buildkite-check -stack %s (README, \"Signed pipelines\")",
-				cfg.CIPipeline, cfg.AgentsQueue, cfg.CIDeployPipeline, cfg.CIDeployBranch, cfg.BuildkiteOrg),
+				cfg.CIPipeline, cfg.AgentsQueue, cfg.CIDeployPipeline, cfg.CIDeployBranch, stack),
 		}
 		if cfg.PublishPipeline != "" {
-			steps = append(steps, fmt.Sprintf("The release path: create %s in the deploy cluster, building this repository with builds by triggers only, its steps .buildkite/publish.yml signed with scripts/sign-steps, which writes its role (%s) and bucket (%s) into their signed env; give %s (the main repository's release, default cluster) pushes to %s only, pull requests off, and a trigger step for %s; add the cluster rules %s -> %s (trigger_build) and %s -> %s (artifacts_read)",
+			steps = append(steps, fmt.Sprintf("The release path: create %s in the deploy cluster, building this repository with builds by triggers only, its steps .buildkite/publish.yml signed with scripts/sign-steps, which writes its role (%s) and bucket (%s) into their signed env; create %s (the main repository's release) in the deploy cluster too, so that no default job can take its jobs: pushes to %s only, pull requests off, its steps (which run no plugin: the deploy agents allow none) signed with scripts/sign-steps, and a trigger step for %s; add the cluster rules %s -> %s (trigger_build) and %s -> %s (artifacts_read)",
 				cfg.PublishPipeline, v[5], cfg.DownloadsBucketName, cfg.ReleasePipeline, cfg.PublishBranch, cfg.PublishPipeline,
 				cfg.ReleasePipeline, cfg.PublishPipeline, cfg.PublishPipeline, cfg.ReleasePipeline))
 		}

@@ -134,7 +134,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 		"ciDeployRoleArn":           access.DeployRoleArn,
 		"publishRoleArn":            access.PublishRoleArn,
 		"macosGateHook":             pulumi.String(macosGate),
-		"nextSteps":                 nextSteps(cfg, access, dl.site),
+		"nextSteps":                 nextSteps(ctx.Stack(), cfg, access, dl.site),
 		"vpcId":                     net.VpcID,
 		"subnetIds":                 net.SubnetIDs,
 		"agentsStackName":           fleet.agents.StackName,
@@ -222,12 +222,15 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 		return nil, err
 	}
 
-	// What the deploy agents run: this repository's deploys, and the
-	// publishing of the main repository's releases, only as its release
-	// pipeline triggers it.
+	// What the deploy agents run: this repository's deploys; the main
+	// repository's release builds, pushes of its release branch (built
+	// here, out of every default job's reach); and the publishing of their
+	// artifacts, only as the release pipeline triggers it.
 	allow := []agent.DeployTarget{{Pipeline: cfg.CIDeployPipeline, Branch: cfg.CIDeployBranch}}
 	if cfg.PublishPipeline != "" {
-		allow = append(allow, agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.CIDeployBranch, TriggeredBy: cfg.ReleasePipeline})
+		allow = append(allow,
+			agent.DeployTarget{Pipeline: cfg.ReleasePipeline, Branch: cfg.PublishBranch},
+			agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.CIDeployBranch, TriggeredBy: cfg.ReleasePipeline})
 	}
 	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow, Plugins: agent.DeployPlugins})
 	if err != nil {

@@ -271,8 +271,8 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	_, body, _ := strings.Cut(string(raw), "\n")
 	assert.True(t, strings.HasSuffix(content, body), "the object agents run is agent/bootstrap.sh as reviewed, after the values the program writes in")
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
-	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra-deploy main\ndownloads-publish main deploy'}",
-		"the deploy agents run this repository's deploy pipeline on main, and the publish pipeline on master as the release pipeline triggers it, nothing else")
+	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra-deploy main\ndeploy master\ndownloads-publish main deploy'}",
+		"the deploy agents run this repository's deploy pipeline on main, the release pipeline on master, and the publish pipeline on main as the release pipeline triggers it, nothing else")
 	assert.Equal(t, "bootstrap.sh", object.Input("key"))
 }
 

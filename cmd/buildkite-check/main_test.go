@@ -44,7 +44,7 @@ func asDeclared() *fakeBuildkite {
 				"build_pull_request_forks": true, "prefix_pull_request_fork_branch_names": true}, ""),
 			"ci-infra-deploy":   pipeline("p-deploy", deployClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "main"),
 			"downloads-publish": pipeline("p-publish", deployClusterID, map[string]any{"trigger_mode": "none"}, ""),
-			"deploy":            pipeline("p-release", defaultClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "master"),
+			"deploy":            pipeline("p-release", deployClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "master"),
 		},
 		rules: []map[string]any{
 			{"uuid": "r1", "type": "pipeline.trigger_build.pipeline", "source_type": "pipeline", "source_uuid": "p-release", "target_type": "pipeline", "target_uuid": "p-publish"},
