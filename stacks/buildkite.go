@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 
+	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/internal/bkcheck"
 )
 
@@ -18,27 +19,33 @@ func (c *Config) BuildkiteSettings() bkcheck.Settings {
 		Organization: c.BuildkiteOrg,
 		Clusters: []bkcheck.Cluster{
 			{Role: bkcheck.DefaultCluster, Queues: []string{c.AgentsQueue, c.BuildersQueue}},
-			{Role: bkcheck.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}},
+			// Its queue alone, and one agent token, the deploy agents': any
+			// holder of a token of this cluster can take its jobs.
+			{Role: bkcheck.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}, OnlyTheseQueues: true, Tokens: 1},
 		},
 		Pipelines: []bkcheck.Pipeline{
 			// Every build of this repository, forks behind the gate, with
 			// fork branches prefixed so that no fork's branch reads "main".
-			{Slug: c.CIPipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", PullRequests: true, Forks: true, PrefixForkBranches: true},
-			// Pushes to the deploy branch only, never a pull request.
-			{Slug: c.CIDeployPipeline, Cluster: bkcheck.DeployCluster, Builds: "code", BranchFilter: c.CIDeployBranch},
+			{Slug: c.CIPipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", PullRequests: true, Forks: true, PrefixForkBranches: true,
+				Repository: c.CIRepository, Visibility: "private"},
+			// Pushes to the deploy branch only, never a pull request; its
+			// steps signed, its env empty (what they need is in their
+			// signed env), and only the approvers unblock a deploy.
+			deployClusterPipeline(bkcheck.Pipeline{Slug: c.CIDeployPipeline, Builds: "code", BranchFilter: c.CIDeployBranch,
+				Repository: c.CIRepository, BlockTeams: []string{agent.DeployApprovers}}),
 		},
 	}
 	if c.PublishPipeline != "" {
 		s.Pipelines = append(s.Pipelines,
 			// Only triggers create its builds.
-			bkcheck.Pipeline{Slug: c.PublishPipeline, Cluster: bkcheck.DeployCluster, Builds: "none"},
+			deployClusterPipeline(bkcheck.Pipeline{Slug: c.PublishPipeline, Builds: "none", Repository: c.CIRepository}),
 			// The release builds the release branch only, and no pull
 			// request: its artifacts are what gets published, so it builds
 			// in the deploy cluster, whose jobs only the deploy agents take
 			// (one job an instance, signed steps, the guard's allow-list):
 			// no default job, nor an agent it starts with the default
 			// cluster's token, can take its jobs (issue 28).
-			bkcheck.Pipeline{Slug: c.ReleasePipeline, Cluster: bkcheck.DeployCluster, Builds: "code", BranchFilter: c.PublishBranch},
+			deployClusterPipeline(bkcheck.Pipeline{Slug: c.ReleasePipeline, Builds: "code", BranchFilter: c.PublishBranch, Repository: c.ReleaseRepository}),
 		)
 		s.Rules = []bkcheck.Rule{
 			{Type: bkcheck.RuleTrigger, Source: c.ReleasePipeline, Target: c.PublishPipeline},
@@ -46,6 +53,13 @@ func (c *Config) BuildkiteSettings() bkcheck.Settings {
 		}
 	}
 	return s
+}
+
+// deployClusterPipeline is p in the deploy cluster, as every pipeline
+// there is: private, its settings' env empty, its steps signed.
+func deployClusterPipeline(p bkcheck.Pipeline) bkcheck.Pipeline {
+	p.Cluster, p.Visibility, p.NoEnv, p.Signed = bkcheck.DeployCluster, "private", true, true
+	return p
 }
 
 // buildkiteSettingsMap is BuildkiteSettings as the stack output holds it.

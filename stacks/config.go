@@ -97,9 +97,12 @@ type Config struct {
 	// this repository's CIDeployBranch, and only ReleasePipeline (the main
 	// repository's, also in the deploy cluster, building PublishBranch on
 	// the deploy agents) triggers it. Empty PublishPipeline: no publish role.
-	PublishPipeline string `config:"publishPipeline"`
-	ReleasePipeline string `config:"releasePipeline"`
-	PublishBranch   string `config:"publishBranch"`
+	PublishPipeline   string `config:"publishPipeline"`
+	ReleasePipeline   string `config:"releasePipeline"`
+	PublishBranch     string `config:"publishBranch"`
+	ReleaseRepository string `config:"releaseRepository"`
+	// CIRepository is this repository, owner/name: what its pipelines build.
+	CIRepository string `config:"ciRepository"`
 	// ManageOIDCProvider is false for a stack beside another in one
 	// account: an account holds one OIDC provider per issuer.
 	ManageOIDCProvider bool     `config:"manageOidcProvider"`

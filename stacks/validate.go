@@ -155,8 +155,14 @@ func (c *Config) Validate(project string) error {
 		if err := ciaccess.ValidateSlug("pipeline", c.ReleasePipeline); err != nil {
 			bad("releasePipeline", "%v: it names the main repository's pipeline whose builds trigger publishPipeline", err)
 		} else if c.ReleasePipeline == c.PublishPipeline {
-			bad("releasePipeline", "%q is publishPipeline itself: the release builds in the default cluster, the publish pipeline in the deploy cluster", c.ReleasePipeline)
+			bad("releasePipeline", "%q is publishPipeline itself: the release pipeline builds the main repository, the publish pipeline this one", c.ReleasePipeline)
 		}
+		if !ident.IsRepository(c.ReleaseRepository) {
+			bad("releaseRepository", "%q must be a GitHub repository, owner/name (%s)", c.ReleaseRepository, ident.RepositoryRule)
+		}
+	}
+	if !ident.IsRepository(c.CIRepository) {
+		bad("ciRepository", "%q must be a GitHub repository, owner/name (%s)", c.CIRepository, ident.RepositoryRule)
 	}
 	if c.CIDeployPipeline == c.CIPipeline {
 		bad("ciDeployPipeline", "%q is also ciPipeline: the deploy pipeline lives in the deploy cluster, the other in the default one; set them to different slugs (defaults ci-infra-deploy and ci-infra)", c.CIDeployPipeline)

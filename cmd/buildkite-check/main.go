@@ -1,7 +1,9 @@
 // Command buildkite-check compares Buildkite with the settings a stack's
-// trust rests on (its buildkiteSettings output: the clusters and their
-// queues, which pipeline lives in which cluster, pull-request, fork and
-// branch settings, the release path's cluster rules), through Buildkite's
+// trust rests on (its buildkiteSettings output: the clusters, their queues
+// and the deploy cluster's agent tokens, which pipeline lives in which
+// cluster, each pipeline's repository, visibility, env, pull-request, fork
+// and branch settings, its steps' signatures and its block steps' allowed
+// teams, the release path's rules), through Buildkite's
 // REST API. No Pulumi provider for Buildkite is served here, so this check
 // is how those settings stay as declared.
 //

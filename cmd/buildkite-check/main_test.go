@@ -21,9 +21,42 @@ import (
 type fakeBuildkite struct {
 	clusters  []map[string]any
 	queues    map[string][]string // cluster ID -> queue keys
+	tokens    map[string][]map[string]any
 	pipelines map[string]map[string]any
 	rules     []map[string]any
 }
+
+// signed is a settings' step list as scripts/sign-steps prints it: each
+// command step with its signature (the value is not checked here).
+func signed(steps string) string {
+	return strings.ReplaceAll(steps, "    command:", "    signature:\n      algorithm: ES256\n      signed_fields: [command, env, plugins, matrix, repository_url]\n      value: eyJhbGciOiJFUzI1NiJ9..c2lnbmF0dXJl\n    command:")
+}
+
+// The deploy cluster's pipelines' steps, as operators paste them.
+var (
+	deploySteps = signed(`steps:
+  - key: preview
+    agents: {queue: deploy}
+    command: scripts/in-image scripts/ci-preview prod
+  - block: "Deploy prod?"
+    key: approve
+    allowed_teams: ["ci-infra-deployers"]
+  - key: deploy
+    agents: {queue: deploy}
+    command: scripts/in-image scripts/ci-up prod
+`)
+	publishSteps = signed(`steps:
+  - key: publish
+    agents: {queue: deploy}
+    command: scripts/publish-release
+`)
+	releaseSteps = signed(`steps:
+  - key: build
+    agents: {queue: deploy}
+    command: bin/release build
+  - trigger: downloads-publish
+`)
+)
 
 const (
 	deployClusterID  = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
@@ -32,19 +65,28 @@ const (
 
 // asDeclared is prod's Buildkite as nextSteps asks an operator to make it.
 func asDeclared() *fakeBuildkite {
-	pipeline := func(id, cluster string, settings map[string]any, branches string) map[string]any {
-		return map[string]any{"id": id, "cluster_id": cluster, "branch_configuration": branches,
-			"provider": map[string]any{"id": "github", "settings": settings}}
+	pipeline := func(id, cluster, repo string, settings map[string]any, branches, steps string) map[string]any {
+		return map[string]any{"id": id, "cluster_id": cluster, "branch_configuration": branches, "repository": repo, "visibility": "private",
+			"configuration": steps, "provider": map[string]any{"id": "github", "settings": settings}}
 	}
+	const ciRepo, mainRepo = "git@github.com:MaterializeInc/ci-infra.git", "https://github.com/MaterializeInc/materialize.git"
+	ci := pipeline("p-ci", defaultClusterID, ciRepo, map[string]any{"trigger_mode": "code", "build_pull_requests": true,
+		"build_pull_request_forks": true, "prefix_pull_request_fork_branch_names": true}, "", "steps:\n  - command: buildkite-agent pipeline upload\n")
+	// The default pipeline's settings hold the preview's role and backend
+	// (nextSteps); only the deploy cluster's must hold none.
+	ci["env"] = map[string]any{"CI_INFRA_PREVIEW_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-infra-prod-preview"}
 	return &fakeBuildkite{
 		clusters: []map[string]any{{"id": defaultClusterID, "name": "Default"}, {"id": deployClusterID, "name": "deploy"}},
 		queues:   map[string][]string{defaultClusterID: {"default", "builders"}, deployClusterID: {"deploy"}},
+		tokens: map[string][]map[string]any{
+			defaultClusterID: {{"id": "t1", "description": "buildkite stacks"}, {"id": "t2", "description": "macOS"}},
+			deployClusterID:  {{"id": "t3", "description": "buildkite-deploy"}},
+		},
 		pipelines: map[string]map[string]any{
-			"ci-infra": pipeline("p-ci", defaultClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": true,
-				"build_pull_request_forks": true, "prefix_pull_request_fork_branch_names": true}, ""),
-			"ci-infra-deploy":   pipeline("p-deploy", deployClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "main"),
-			"downloads-publish": pipeline("p-publish", deployClusterID, map[string]any{"trigger_mode": "none"}, ""),
-			"deploy":            pipeline("p-release", deployClusterID, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "master"),
+			"ci-infra":          ci,
+			"ci-infra-deploy":   pipeline("p-deploy", deployClusterID, ciRepo, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "main", deploySteps),
+			"downloads-publish": pipeline("p-publish", deployClusterID, ciRepo, map[string]any{"trigger_mode": "none"}, "", publishSteps),
+			"deploy":            pipeline("p-release", deployClusterID, mainRepo, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "master", releaseSteps),
 		},
 		rules: []map[string]any{
 			{"uuid": "r1", "type": "pipeline.trigger_build.pipeline", "source_type": "pipeline", "source_uuid": "p-release", "target_type": "pipeline", "target_uuid": "p-publish"},
@@ -63,6 +105,8 @@ func (f *fakeBuildkite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(parts) == 4 && parts[3] == "clusters":
 		reply(f.clusters)
+	case len(parts) == 6 && parts[3] == "clusters" && parts[5] == "tokens":
+		reply(f.tokens[parts[4]])
 	case len(parts) == 6 && parts[3] == "clusters" && parts[5] == "queues":
 		var qs []map[string]any
 		for _, k := range f.queues[parts[4]] {
@@ -151,6 +195,32 @@ func TestEachDriftIsNamed(t *testing.T) {
 		}, "rule pipeline.artifacts_read.pipeline downloads-publish -> deploy: want present, got absent"},
 		{"the deploy pipeline deleted", func(f *fakeBuildkite) { delete(f.pipelines, "ci-infra-deploy") },
 			"pipeline ci-infra-deploy: want to exist"},
+		// Issue 28: what else the API shows.
+		{"a second queue in the deploy cluster", func(f *fakeBuildkite) { f.queues[deployClusterID] = append(f.queues[deployClusterID], "release") },
+			"cluster deploy queues: want only deploy, got also release"},
+		{"a second agent token of the deploy cluster", func(f *fakeBuildkite) {
+			f.tokens[deployClusterID] = append(f.tokens[deployClusterID], map[string]any{"id": "t4", "description": "laptop"})
+		}, `cluster deploy agent tokens: want 1, got 2 ("buildkite-deploy", "laptop")`},
+		{"a role in the deploy pipeline's env", func(f *fakeBuildkite) {
+			f.pipelines["ci-infra-deploy"]["env"] = map[string]any{"CI_INFRA_DEPLOY_ROLE_ARN": "arn:aws:iam::999999999999:role/mallory", "PULUMI_BACKEND_URL": "s3://mallory"}
+		}, "pipeline ci-infra-deploy env: want none (its steps' signed env holds what they need), got CI_INFRA_DEPLOY_ROLE_ARN, PULUMI_BACKEND_URL"},
+		{"the publish pipeline made public", func(f *fakeBuildkite) { f.pipelines["downloads-publish"]["visibility"] = "public" },
+			"pipeline downloads-publish visibility: want private, got public"},
+		{"the deploy pipeline building a fork", func(f *fakeBuildkite) {
+			f.pipelines["ci-infra-deploy"]["repository"] = "git@github.com:mallory/ci-infra.git"
+		}, "pipeline ci-infra-deploy repository: want MaterializeInc/ci-infra, got git@github.com:mallory/ci-infra.git"},
+		{"an unsigned step pasted into the deploy pipeline", func(f *fakeBuildkite) {
+			f.pipelines["ci-infra-deploy"]["configuration"] = deploySteps + "  - key: debug\n    command: env\n"
+		}, `pipeline ci-infra-deploy step "debug": want signed (scripts/sign-steps), got no signature`},
+		{"an unsigned release step", func(f *fakeBuildkite) {
+			f.pipelines["deploy"]["configuration"] = "steps:\n  - key: build\n    command: bin/release build\n"
+		}, `pipeline deploy step "build": want signed (scripts/sign-steps), got no signature`},
+		{"anyone may unblock a deploy", func(f *fakeBuildkite) {
+			f.pipelines["ci-infra-deploy"]["configuration"] = strings.ReplaceAll(deploySteps, `    allowed_teams: ["ci-infra-deployers"]`+"\n", "")
+		}, `pipeline ci-infra-deploy block step "approve" allowed_teams: want ci-infra-deployers, got none`},
+		{"another team may unblock a deploy", func(f *fakeBuildkite) {
+			f.pipelines["ci-infra-deploy"]["configuration"] = strings.ReplaceAll(deploySteps, `["ci-infra-deployers"]`, `["everyone"]`)
+		}, `pipeline ci-infra-deploy block step "approve" allowed_teams: want ci-infra-deployers, got everyone`},
 	}
 	dir := project(t, deployClusterID)
 	for _, tt := range tests {

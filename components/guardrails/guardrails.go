@@ -31,7 +31,6 @@ const TypeToken = "ci-infra:github:RepositoryGuardrails"
 var WebhookEvents = []string{"push", "status", "pull_request", "pull_request_review", "check_run", "check_suite", "deployment", "deployment_status", "release"}
 
 var (
-	repoName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	// An app pusher is its GraphQL node ID.
 	appActor = regexp.MustCompile(`^[A-Za-z0-9_=-]{12,}$`)
 )
@@ -127,8 +126,8 @@ func (a Args) Validate() error {
 
 // validateRepository reports a repository name GitHub would refuse.
 func validateRepository(name string, bad func(format string, args ...any)) {
-	if !repoName.MatchString(name) {
-		bad("repository name %q must be 1-100 letters, digits, dots, hyphens or underscores", name)
+	if !ident.IsRepositoryName(name) {
+		bad("repository name %q must be %s", name, ident.RepositoryNameRule)
 	}
 }
 

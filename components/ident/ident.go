@@ -23,17 +23,20 @@ var (
 	zoneID       = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 	uuid         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	repoName     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // The rules in words, for error messages.
 const (
-	LoginRule    = "1-39 letters, digits and single inner hyphens"
-	TeamSlugRule = "lowercase letters, digits, hyphens and underscores"
-	BranchRule   = "1-255 letters, digits and ._/-"
-	SlugRule     = "lowercase letters, digits, hyphens"
-	QueueRule    = "1-100 letters, digits, dots, hyphens or underscores"
-	ZoneIDRule   = "a hosted zone ID such as Z0123456789ABCDEFGHIJ"
-	ClusterRule  = "a Buildkite cluster ID: a lowercase UUID such as 01234567-89ab-cdef-0123-456789abcdef (Agents, the cluster, Settings)"
+	LoginRule          = "1-39 letters, digits and single inner hyphens"
+	TeamSlugRule       = "lowercase letters, digits, hyphens and underscores"
+	BranchRule         = "1-255 letters, digits and ._/-"
+	SlugRule           = "lowercase letters, digits, hyphens"
+	QueueRule          = "1-100 letters, digits, dots, hyphens or underscores"
+	ZoneIDRule         = "a hosted zone ID such as Z0123456789ABCDEFGHIJ"
+	RepositoryNameRule = "1-100 letters, digits, dots, hyphens or underscores"
+	RepositoryRule     = "owner/name: a GitHub login, a slash, and a name of " + RepositoryNameRule
+	ClusterRule        = "a Buildkite cluster ID: a lowercase UUID such as 01234567-89ab-cdef-0123-456789abcdef (Agents, the cluster, Settings)"
 )
 
 // IsLogin reports whether s is a valid GitHub user or organisation login:
@@ -59,6 +62,15 @@ func IsQueue(s string) bool { return queue.MatchString(s) }
 
 // IsZoneID reports whether s is a Route 53 hosted zone ID.
 func IsZoneID(s string) bool { return zoneID.MatchString(s) }
+
+// IsRepositoryName reports whether s is a GitHub repository name.
+func IsRepositoryName(s string) bool { return repoName.MatchString(s) }
+
+// IsRepository reports whether s is a GitHub repository written owner/name.
+func IsRepository(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	return ok && login.MatchString(owner) && repoName.MatchString(name)
+}
 
 // IsClusterID tells a Buildkite cluster ID: a lowercase UUID, as the
 // server writes it into the cluster_id claim of an agent's OIDC tokens.

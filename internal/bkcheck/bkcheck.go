@@ -11,11 +11,13 @@ package bkcheck
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/buildkite/go-buildkite/v4"
+	"github.com/buildkite/go-pipeline"
 )
 
 // The clusters of the design, by role.
@@ -46,6 +48,10 @@ type Cluster struct {
 	// by its queues.
 	ID     string   `json:"id,omitempty"`
 	Queues []string `json:"queues"`
+	// OnlyTheseQueues: the cluster has no other queue. Tokens, when not 0,
+	// is how many agent tokens it has: each is a way in.
+	OnlyTheseQueues bool `json:"onlyTheseQueues,omitempty"`
+	Tokens          int  `json:"tokens,omitempty"`
 }
 
 // Pipeline is one pipeline's cluster and GitHub settings.
@@ -62,6 +68,20 @@ type Pipeline struct {
 	PrefixForkBranches bool `json:"prefixForkBranches,omitempty"`
 	// BranchFilter, when set, is the only branch pushes build.
 	BranchFilter string `json:"branchFilter,omitempty"`
+	// Repository is the GitHub repository it builds, owner/name (any URL
+	// form Buildkite holds matches). Visibility is "private" or "public".
+	Repository string `json:"repository,omitempty"`
+	Visibility string `json:"visibility,omitempty"`
+	// NoEnv: its settings hold no environment. A pipeline's env is
+	// unsigned and any pipeline admin may change it; what a deploy
+	// cluster's step needs is in its signed step env instead.
+	NoEnv bool `json:"noEnv,omitempty"`
+	// Signed: every command step of its settings' steps carries a
+	// signature (its validity is the agents' to check).
+	Signed bool `json:"signed,omitempty"`
+	// BlockTeams, when set, are the only teams that may unblock each of
+	// its block steps (allowed_teams).
+	BlockTeams []string `json:"blockTeams,omitempty"`
 }
 
 // Rule lets Source trigger, or read the artifacts of, Target.
@@ -83,7 +103,7 @@ func (d Drift) String() string {
 
 // Unseen is what the check cannot see through the API, said on every run.
 const Unseen = "Not checked (the API cannot show it): which cluster token the SSM parameters hold (token values are shown once, at creation), " +
-	"the pipelines' steps and their signatures (check them in each pipeline's settings after scripts/sign-steps), " +
+	"whether the steps' signatures verify (the deploy agents check that, and refuse a job that fails), " +
 	"and the teams' permissions on the pipelines."
 
 // Check compares Buildkite with s and returns every drift, in a stable
@@ -136,6 +156,28 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 			continue
 		}
 		clusterIDs[want.Role] = id
+		if want.OnlyTheseQueues {
+			extra := slices.DeleteFunc(slices.Clone(queues[id]), func(q string) bool { return slices.Contains(want.Queues, q) })
+			sort.Strings(extra)
+			if len(extra) > 0 {
+				drift(setting+" queues", "only "+strings.Join(want.Queues, ", "), "also "+strings.Join(extra, ", "))
+			}
+		}
+		if want.Tokens > 0 {
+			tokens, err := list(func(o buildkite.ListOptions) ([]buildkite.ClusterToken, *buildkite.Response, error) {
+				return c.ClusterTokens.List(ctx, s.Organization, id, &buildkite.ClusterTokensListOptions{ListOptions: o})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("list the agent tokens of cluster %s: %w", id, err)
+			}
+			if len(tokens) != want.Tokens {
+				var names []string
+				for _, tk := range tokens {
+					names = append(names, fmt.Sprintf("%q", tk.Description))
+				}
+				drift(setting+" agent tokens", fmt.Sprint(want.Tokens), fmt.Sprintf("%d (%s)", len(tokens), orNone(names)))
+			}
+		}
 		for _, q := range want.Queues {
 			var in []string
 			for cid, keys := range queues {
@@ -165,6 +207,7 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 		if want.Cluster != DeployCluster && p.ClusterID != "" && p.ClusterID == clusterIDs[DeployCluster] {
 			drift(name+" cluster", "not the deploy cluster", p.ClusterID)
 		}
+		checkPipeline(want, p, drift)
 		gh, ok := p.Provider.Settings.(*buildkite.GitHubSettings)
 		if !ok {
 			drift(name+" provider", "github", p.Provider.ID)
@@ -214,6 +257,76 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 		}
 	}
 	return drifts, nil
+}
+
+// checkPipeline compares what a pipeline's settings say of its
+// repository, visibility, environment and steps.
+func checkPipeline(want Pipeline, p buildkite.Pipeline, drift func(setting, want, got string)) {
+	name := "pipeline " + want.Slug
+	if want.Repository != "" && RepositorySlug(p.Repository) != strings.ToLower(want.Repository) {
+		drift(name+" repository", want.Repository, orNone([]string{p.Repository}))
+	}
+	if want.Visibility != "" && p.Visibility != want.Visibility {
+		drift(name+" visibility", want.Visibility, orNone([]string{p.Visibility}))
+	}
+	if want.NoEnv && len(p.Env) > 0 {
+		keys := slices.Sorted(maps.Keys(p.Env))
+		drift(name+" env", "none (its steps' signed env holds what they need)", strings.Join(keys, ", "))
+	}
+	if !want.Signed && len(want.BlockTeams) == 0 {
+		return
+	}
+	steps, err := pipeline.Parse(strings.NewReader(p.Configuration))
+	if err != nil {
+		drift(name+" steps", "its signed steps", "unreadable: "+err.Error())
+		return
+	}
+	blocks := 0
+	for _, st := range steps.Steps {
+		switch st := st.(type) {
+		case *pipeline.CommandStep:
+			if want.Signed && st.Signature == nil {
+				drift(fmt.Sprintf("%s step %q", name, stepName(st.Key, st.Label)), "signed (scripts/sign-steps)", "no signature")
+			}
+		case *pipeline.InputStep:
+			blocks++
+			var teams []string
+			if list, ok := st.Contents["allowed_teams"].([]any); ok {
+				for _, t := range list {
+					teams = append(teams, fmt.Sprint(t))
+				}
+			} else if one, ok := st.Contents["allowed_teams"].(string); ok {
+				teams = []string{one}
+			}
+			if len(want.BlockTeams) > 0 && !slices.Equal(teams, want.BlockTeams) {
+				key, _ := st.Contents["key"].(string)
+				drift(fmt.Sprintf("%s block step %q allowed_teams", name, key), strings.Join(want.BlockTeams, ", "), orNone(teams))
+			}
+		}
+	}
+	if len(want.BlockTeams) > 0 && blocks == 0 {
+		drift(name+" block step", "one, unblocked only by "+strings.Join(want.BlockTeams, ", "), "none")
+	}
+}
+
+func stepName(key, label string) string {
+	if key != "" {
+		return key
+	}
+	return label
+}
+
+// RepositorySlug is a GitHub repository URL in any form Buildkite keeps
+// (git@github.com:o/r.git, https://github.com/o/r.git, ...) as o/r,
+// lowercased: GitHub's names are case-insensitive.
+func RepositorySlug(url string) string {
+	s := strings.TrimSuffix(strings.TrimSpace(url), ".git")
+	for _, prefix := range []string{"git@github.com:", "ssh://git@github.com/", "https://github.com/", "http://github.com/", "git://github.com/"} {
+		if strings.HasPrefix(s, prefix) {
+			return strings.ToLower(strings.TrimPrefix(s, prefix))
+		}
+	}
+	return strings.ToLower(s)
 }
 
 // list reads every page of a listing.
