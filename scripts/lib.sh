@@ -29,11 +29,16 @@ has_secrets_stack() {
 # config, not whatever state a backend holds. Unset ones only; it says
 # what it sets. Commit secrets/Pulumi.STACK.yaml afterwards.
 pin_secret_destinations() {
-  local stack=$1 needed key value
-  needed=$(go run ./cmd/plan -stack "$stack" -json | jq -c '.outputs.secretsNeeded') || return 1
+  local stack=$1 needed="" key value unset=()
   for key in secretsBucket tokenPathPrefix webhookUrls; do
     value=$(secrets_pulumi config get --stack "$stack" "$key" 2>/dev/null || true)
     [ -z "$value" ] || [ "$value" = "[]" ] || continue
+    unset+=("$key")
+  done
+  # Planning takes a while: only when something is left to pin.
+  [ ${#unset[@]} -gt 0 ] || return 0
+  needed=$(go run ./cmd/plan -stack "$stack" -json | jq -c '.outputs.secretsNeeded') || return 1
+  for key in "${unset[@]}"; do
     case $key in
       secretsBucket) value=$(jq -r .bucket <<<"$needed") ;;
       tokenPathPrefix) value=$(jq -r .tokenPath <<<"$needed") ;;

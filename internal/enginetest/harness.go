@@ -12,6 +12,7 @@ package enginetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,7 +22,9 @@ import (
 	"testing"
 
 	"mtrlz.dev/ci-infra/internal/fakecloud"
+	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/stacks"
 )
 
 // The test stacks' keys. A main stack holds no secret: its passphrase is
@@ -245,11 +248,34 @@ func (p *Project) InitStack(t testing.TB, stack string, secrets map[string]strin
 
 // PinSecretDestinations pins where the secrets stack may write to what the
 // main stack's offline plan asks, as scripts/ci-up does on a laptop
-// (scripts/lib.sh pin_secret_destinations).
+// (scripts/lib.sh pin_secret_destinations, which plans with go run; here
+// the plan runs in the test's process).
 func (p *Project) PinSecretDestinations(t testing.TB, stack string) {
 	t.Helper()
-	if out, err := p.Run(nil, "bash", "-c", `. scripts/lib.sh && pin_secret_destinations "$1"`, "pin", stack); err != nil {
-		t.Fatalf("pin_secret_destinations %s: %v\n%s", stack, err, out)
+	opts, err := plan.LoadOptions(p.Dir, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := plan.Run(stacks.Build, opts)
+	if err != nil {
+		t.Fatalf("planning %s: %v", stack, err)
+	}
+	pins, err := stacks.SecretsPins(main.Outputs["secretsNeeded"].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range pins {
+		if key != "webhookUrls" {
+			p.MustSecretsPulumi(t, nil, "config", "set", "--stack", stack, "--plaintext", key, value)
+			continue
+		}
+		var urls []string
+		if err := json.Unmarshal([]byte(value), &urls); err != nil {
+			t.Fatal(err)
+		}
+		for i, url := range urls {
+			p.MustSecretsPulumi(t, nil, "config", "set", "--stack", stack, "--plaintext", "--path", fmt.Sprintf("webhookUrls[%d]", i), url)
+		}
 	}
 }
 
