@@ -92,7 +92,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	access, err := declareAccess(ctx, cfg, tags, store, dl)
+	access, err := declareAccess(ctx, cfg, tags, store, dl, internal.ZoneID)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +318,13 @@ func declareDownloads(ctx *pulumi.Context, cfg *Config, tags map[string]string) 
 // declareAccess declares how pipelines get AWS credentials: the OIDC
 // provider, the preview, deploy and publish roles, and the agent stacks'
 // CloudFormation service role.
-func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, store *storage, dl *downloads) (*ciaccess.Access, error) {
+func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, store *storage, dl *downloads, internalZoneID pulumi.StringOutput) (*ciaccess.Access, error) {
+	// The zones the deploy writes: the private zone, and the public one
+	// when the downloads site's records are managed here.
+	zones := pulumi.StringArray{internalZoneID}
+	if cfg.PublicZoneID != "" {
+		zones = append(zones, pulumi.String(cfg.PublicZoneID))
+	}
 	deployScope := ciaccess.Scope{
 		Region:          cfg.Region,
 		Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
@@ -327,6 +333,7 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 		AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
 		TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		AgentBoundaries: []string{agentBoundaryName(ctx), deployAgentBoundaryName(ctx)},
+		StateBackend:    cfg.StateBackendURL,
 	}
 	return ciaccess.New(ctx, nameCIAccess, ciaccess.Args{
 		Organization:        cfg.BuildkiteOrg,
@@ -337,14 +344,14 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 		RoleNamePrefix:      label.Name(ctx.Project(), ctx.Stack()),
 		SecretParametersARN: deployScope.ParameterPathARN(),
 		Preview: ciaccess.PreviewScope{
-			Types:        mainStackTypes,
-			Objects:      []string{cfg.ConfigBucketName() + "/" + agent.BootstrapKey, cfg.SecretsBucketName() + "/" + agent.EnvKey},
-			StateBackend: cfg.StateBackendURL,
-			Project:      ctx.Project(),
+			Types:   mainStackTypes,
+			Objects: []string{cfg.ConfigBucketName() + "/" + agent.BootstrapKey, cfg.SecretsBucketName() + "/" + agent.EnvKey},
+			Project: ctx.Project(),
 		},
 		ProviderImportID:    cfg.Adopt[nameCIAccess],
 		UseExistingProvider: !cfg.ManageOIDCProvider,
 		Deploy:              deployScope,
+		DeployZoneIDs:       zones,
 		Publish:             publish(cfg, dl.site.DistributionArn),
 		Tags:                tags,
 	})

@@ -66,8 +66,8 @@ type Boundary struct {
 }
 
 // BoundaryDocument allows everything the template and the agent policy
-// grant, except IAM writes, signing, path reads of SSM and the denied
-// parameters.
+// grant, except IAM writes, signing, path reads of SSM, the denied
+// parameters and changes to how long logs are kept.
 func BoundaryDocument(deniedParameterARNs []string) policydoc.Document {
 	return policydoc.New(
 		policydoc.Statement{Sid: "WhatTheStackGrants", Effect: "Allow", Action: []string{"*"}, Resource: []string{"*"}},
@@ -75,6 +75,15 @@ func BoundaryDocument(deniedParameterARNs []string) policydoc.Document {
 		policydoc.Statement{Sid: "NoSigning", Effect: "Deny", Action: []string{"kms:Sign"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "NoPathReads", Effect: "Deny", Action: []string{"ssm:GetParametersByPath"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "NotTheOtherClustersToken", Effect: "Deny", Action: parameterReads, Resource: deniedParameterARNs},
+		// The template lets every instance set any log group's retention
+		// (aws-stack.yml v6.71.1, Logging: logs:PutRetentionPolicy on *),
+		// for the CloudWatch agent's retention_in_days, which it sets only
+		// with EnableEC2LogRetentionPolicy (off here). Every stack ships to
+		// the same /buildkite/* groups, so a default job could cut the
+		// deploy agents' logs short; no job may.
+		policydoc.Statement{Sid: "NoLogRetentionChanges", Effect: "Deny", Action: []string{
+			"logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup", "logs:DeleteLogStream",
+		}, Resource: []string{"*"}},
 	)
 }
 

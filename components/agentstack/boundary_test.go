@@ -37,6 +37,10 @@ func TestTheBoundaryCapsWhatAnyJobCanDo(t *testing.T) {
 		{"pass a role to a new instance", "iam:PassRole", "arn:aws:iam::123456789012:role/ci-infra-prod-deploy", false},
 		{"remove its own boundary", "iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/buildkite-Role", false},
 		{"rewrite the boundary", "iam:CreatePolicyVersion", "arn:aws:iam::123456789012:policy/ci-infra-prod-agent-boundary", false},
+		// Issue 28: every stack ships its logs to the same /buildkite/* groups.
+		{"ship its own logs", "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/buildkite/buildkite-agent:*", true},
+		{"cut the deploy agents' logs to a day", "logs:PutRetentionPolicy", "arn:aws:logs:us-east-1:123456789012:log-group:/buildkite/buildkite-agent", false},
+		{"delete a log group", "logs:DeleteLogGroup", "arn:aws:logs:us-east-1:123456789012:log-group:/buildkite/elastic-stack", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

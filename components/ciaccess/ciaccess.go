@@ -87,8 +87,11 @@ type Args struct {
 	// account already has for the issuer, which another stack manages (a
 	// disaster-recovery stack beside production in one account).
 	UseExistingProvider bool
-	// Deploy is everything the deploy role may touch, by name.
-	Deploy Scope
+	// Deploy is everything the deploy role may touch, by name, and
+	// DeployZoneIDs the zones it may write (Scope.ZoneIDs), which exist
+	// only once the program made them.
+	Deploy        Scope
+	DeployZoneIDs pulumi.StringArrayInput
 	// Publish, when set, adds a role for another pipeline that publishes
 	// release artifacts.
 	Publish *Publish
@@ -407,8 +410,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}, parent); err != nil {
 		return nil, err
 	}
-	deployJSON := serviceRole.Arn.ApplyT(func(serviceARN string) (string, error) {
-		return DeployPolicy(args.Deploy, args.RoleNamePrefix, serviceARN).JSON()
+	zones := pulumi.StringArray{}.ToStringArrayOutput()
+	if args.DeployZoneIDs != nil {
+		zones = args.DeployZoneIDs.ToStringArrayOutput()
+	}
+	deployJSON := pulumi.All(serviceRole.Arn, zones).ApplyT(func(v []any) (string, error) {
+		scope := args.Deploy
+		scope.ZoneIDs = v[1].([]string)
+		return DeployPolicy(scope, args.RoleNamePrefix, v[0].(string)).JSON()
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "deploy-scope"), &iam.RolePolicyArgs{
 		Role:   deploy.Name,

@@ -29,9 +29,8 @@ var testPreview = PreviewScope{
 	Types: []string{"aws:s3/bucketV2:BucketV2", "aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketPolicy:BucketPolicy",
 		"aws:cloudformation/stack:Stack", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup", "aws:ec2/vpc:Vpc",
 		"aws:route53/zone:Zone", "ci-infra:storage:Bucket", "pulumi:providers:aws", "github:index/team:Team"},
-	Objects:      []string{"buildkite-config-x/bootstrap.sh", "buildkite-managedsecrets-x/env"},
-	StateBackend: "s3://state-x/ci?region=us-east-1",
-	Project:      "ci-infra",
+	Objects: []string{"buildkite-config-x/bootstrap.sh", "buildkite-managedsecrets-x/env"},
+	Project: "ci-infra",
 }
 
 var testScope = Scope{
@@ -42,6 +41,8 @@ var testScope = Scope{
 	AgentStacks:     []string{"buildkite", "buildkite-builders"},
 	TemplateURL:     "https://s3.amazonaws.com/buildkite-aws-stack/v6.71.1/aws-stack.yml",
 	AgentBoundaries: []string{"ci-infra-prod-agent-boundary", "ci-infra-prod-deploy-agent-boundary"},
+	StateBackend:    "s3://state-x/ci?region=us-east-1",
+	ZoneIDs:         []string{"Z0PRIVATEZONE"},
 }
 
 // The Buildkite clusters of the tests: the deploy agents' own, and the
@@ -208,7 +209,7 @@ func TestInvalidArgs(t *testing.T) {
 		{"no secrets named", mod(func(a *Args) { a.SecretParametersARN = "" }), "must be denied them"},
 		{"a type whose reads are unknown", mod(func(a *Args) { a.Preview.Types = append(a.Preview.Types, "aws:lambda/function:Function") }),
 			"does not know what a refresh of aws:lambda/function:Function reads"},
-		{"a state backend that is not S3", mod(func(a *Args) { a.Preview.StateBackend = "https://api.pulumi.com" }), "not an S3 state backend URL"},
+		{"a state backend that is not S3", mod(func(a *Args) { a.Deploy.StateBackend = "https://api.pulumi.com" }), "not an S3 state backend URL"},
 		{"no deploy scope", mod(func(a *Args) { a.Deploy = Scope{} }), "may touch only what is named"},
 		{"deploy cluster not a UUID", mod(func(a *Args) { a.DeployClusterID = "deploy" }), "must be a Buildkite cluster ID"},
 	}

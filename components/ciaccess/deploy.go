@@ -25,6 +25,15 @@ type Scope struct {
 	// the service role sets no other boundary and removes none, and the
 	// deploy role cannot rewrite them.
 	AgentBoundaries []string
+	// StateBackend is the stacks' S3 state backend (PULUMI_BACKEND_URL,
+	// s3://bucket/prefix), or "" when the state is elsewhere: the deploy
+	// role reads and writes the state under its .pulumi/, the preview role
+	// reads the main stacks' (PreviewPolicy).
+	StateBackend string
+	// ZoneIDs are the Route 53 zones the program writes: its private zone,
+	// and the public zone when it manages records there. The deploy role
+	// changes no other zone. Unknown until the zones exist.
+	ZoneIDs []string
 }
 
 // Validate reports every problem of the scope at once.
@@ -35,6 +44,9 @@ func (s Scope) Validate() error {
 	}
 	if len(s.ParameterPath) < 3 || s.ParameterPath[0] != '/' || s.ParameterPath[len(s.ParameterPath)-1] != '/' {
 		errs = append(errs, fmt.Errorf("Scope.ParameterPath %q must be a path such as /ci-infra/prod/", s.ParameterPath))
+	}
+	if _, err := ParseStateBackend(s.StateBackend); err != nil {
+		errs = append(errs, fmt.Errorf("Scope.StateBackend: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -131,7 +143,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		stackARNs = append(stackARNs, s.arn("cloudformation", "stack/"+name+"/*"), s.arn("cloudformation", "stack/"+name+"-*/*"))
 	}
 	agentPolicy := s.arn("iam", "policy/"+s.AgentPolicyName)
-	return policydoc.New(
+	statements := []policydoc.Statement{
 		policydoc.Statement{Sid: "Buckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: bucketARNs},
 		policydoc.Statement{Sid: "ListBuckets", Effect: "Allow", Action: []string{"s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: []string{"*"}},
 		policydoc.Statement{Sid: "Network", Effect: "Allow", Action: []string{
@@ -143,12 +155,16 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			"ec2:CreateVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint",
 			"ec2:CreateTags", "ec2:DeleteTags",
 		}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "PrivateZone", Effect: "Allow", Action: []string{
-			"route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetHostedZone", "route53:ListHostedZones",
-			"route53:ListHostedZonesByName", "route53:UpdateHostedZoneComment", "route53:AssociateVPCWithHostedZone",
-			"route53:DisassociateVPCFromHostedZone", "route53:ChangeTagsForResource", "route53:ListTagsForResource",
-			"route53:GetChange", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
+		// A new zone has no ARN yet, and listing names none; everything
+		// else acts on the program's own zones only.
+		policydoc.Statement{Sid: "Zones", Effect: "Allow", Action: []string{
+			"route53:CreateHostedZone", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:GetChange",
 		}, Resource: []string{"*"}},
+		policydoc.Statement{Sid: "OwnZones", Effect: "Allow", Action: []string{
+			"route53:DeleteHostedZone", "route53:GetHostedZone", "route53:UpdateHostedZoneComment", "route53:AssociateVPCWithHostedZone",
+			"route53:DisassociateVPCFromHostedZone", "route53:ChangeTagsForResource", "route53:ListTagsForResource",
+			"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
+		}, Resource: s.zoneARNs()},
 		policydoc.Statement{Sid: "TokenParameter", Effect: "Allow", Action: []string{"ssm:*"},
 			Resource: []string{s.ParameterPathARN()}},
 		policydoc.Statement{Sid: "DescribeParameters", Effect: "Allow", Action: []string{"ssm:DescribeParameters"}, Resource: []string{"*"}},
@@ -218,7 +234,31 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			"cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:CreateChangeSet",
 			"cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
 		}, NotResource: exactStackARNs},
-	)
+	}
+	// The stacks' state, main and secrets (a deploy updates both), and
+	// nothing else of the backend's bucket. Another account's bucket must
+	// also grant this role in its bucket policy.
+	if state, err := ParseStateBackend(s.StateBackend); err == nil && state.Bucket != "" {
+		statements = append(statements,
+			policydoc.Statement{Sid: "State", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+				Resource: []string{"arn:aws:s3:::" + state.Bucket + "/" + state.Prefix + ".pulumi/*"}},
+			policydoc.Statement{Sid: "ListState", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{"arn:aws:s3:::" + state.Bucket},
+				Condition: map[string]map[string]any{"StringLike": {"s3:prefix": state.Prefix + ".pulumi/*"}}})
+	}
+	return policydoc.New(statements...)
+}
+
+// zoneARNs are the ARNs of ZoneIDs; with none known yet, an ARN no zone
+// has, so that the statement stays valid and grants nothing.
+func (s Scope) zoneARNs() []string {
+	if len(s.ZoneIDs) == 0 {
+		return []string{"arn:aws:route53:::hostedzone/none-yet"}
+	}
+	var out []string
+	for _, id := range s.ZoneIDs {
+		out = append(out, "arn:aws:route53:::hostedzone/"+id)
+	}
+	return out
 }
 
 // ServiceRoleTrust lets only CloudFormation assume the service role.

@@ -98,6 +98,13 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"write the agent token", request{"ssm:PutParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ci-infra/prod/buildkite-agent-token", nil}, true},
 		{"read another stack's parameters", request{"ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/other/secret", nil}, false},
 		{"run instances itself", request{"ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:instance/*", nil}, false},
+		// Issue 28: zones by ID, the state under its prefix.
+		{"write a record of its private zone", request{"route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0PRIVATEZONE", nil}, true},
+		{"write a record of another zone", request{"route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0SOMEONEELSES", nil}, false},
+		{"delete another zone", request{"route53:DeleteHostedZone", "arn:aws:route53:::hostedzone/Z0SOMEONEELSES", nil}, false},
+		{"write the stacks' state", request{"s3:PutObject", "arn:aws:s3:::state-x/ci/.pulumi/stacks/ci-infra-secrets/prod.json", nil}, true},
+		{"list the stacks' state", request{"s3:ListBucket", "arn:aws:s3:::state-x", map[string]string{"s3:prefix": "ci/.pulumi/stacks/"}}, true},
+		{"read another project's state in that bucket", request{"s3:GetObject", "arn:aws:s3:::state-x/payments/.pulumi/stacks/app/prod.json", nil}, false},
 		{"anything in another service", request{"dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/x", nil}, false},
 	}
 	for _, tt := range tests {

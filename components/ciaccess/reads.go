@@ -95,16 +95,13 @@ func readsNothing(typ string) bool {
 }
 
 // PreviewScope is what the preview role may read, beyond the buckets and
-// agent stacks of the deploy's Scope: the resource types of the main stack
-// (the plan's types: stacks keeps the list and a test keeps it equal to
-// the plan's), the objects it declares ("bucket/key"), and its own state.
+// agent stacks and the state backend of the deploy's Scope: the resource
+// types of the main stack (the plan's types: stacks keeps the list and a
+// test keeps it equal to the plan's) and the objects it declares
+// ("bucket/key").
 type PreviewScope struct {
 	Types   []string
 	Objects []string
-	// StateBackend is the S3 backend of the stacks (PULUMI_BACKEND_URL,
-	// s3://bucket/prefix), or "" for another backend, which this role is
-	// given nothing of.
-	StateBackend string
 	// Project is the main stacks' project: the preview reads its state
 	// under the backend's .pulumi/stacks/<project>/, not the secrets
 	// stacks'.
@@ -169,7 +166,7 @@ func PreviewPolicy(s Scope, p PreviewScope) (policydoc.Document, error) {
 		sort.Strings(unknown)
 		return policydoc.Document{}, fmt.Errorf("the preview role does not know what a refresh of %s reads: add each to readGrants (components/ciaccess/reads.go), citing the provider's read function", strings.Join(unknown, ", "))
 	}
-	state, err := ParseStateBackend(p.StateBackend)
+	state, err := ParseStateBackend(s.StateBackend)
 	if err != nil {
 		return policydoc.Document{}, err
 	}
@@ -212,7 +209,7 @@ func PreviewObjects(s Scope, p PreviewScope) ([]string, error) {
 	for _, o := range p.Objects {
 		out = append(out, s.arn("s3", o))
 	}
-	state, err := ParseStateBackend(p.StateBackend)
+	state, err := ParseStateBackend(s.StateBackend)
 	if err != nil {
 		return nil, err
 	}
