@@ -389,7 +389,7 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(root, ".buildkite", "pipeline.yml"), []byte("env:\n  CI_INFRA_IMAGE: \""+image+"\"\n"), 0o644))
 		require.NoError(t, os.WriteFile(logFile, nil, 0o644))
 		cmd := exec.Command(filepath.Join(root, "scripts", "in-image"), "scripts/ci-up", "prod")
-		cmd.Env = append(env, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy", "PULUMI_ACCESS_TOKEN=not-a-real-token",
+		cmd.Env = append(env, "CI_INFRA_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-deploy", "PULUMI_BACKEND_URL=s3://state-x",
 			"CI_INFRA_SECRETS_PASSPHRASE=not-a-real-passphrase", "GITHUB_TOKEN=not-a-real-github-token")
 		out, err := cmd.CombinedOutput()
 		calls, _ := os.ReadFile(logFile)
@@ -400,7 +400,7 @@ func TestInImageRunsThePipelinesImage(t *testing.T) {
 	_, calls, err := run(digest)
 	require.NoError(t, err)
 	assert.Contains(t, calls, "docker run --rm --init --volume "+root+":/workdir --workdir /workdir")
-	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_ACCESS_TOKEN")
+	assert.Contains(t, calls, "--env CI_INFRA_DEPLOY_ROLE_ARN --env PULUMI_BACKEND_URL")
 	assert.Contains(t, calls, digest+" scripts/ci-up prod")
 	assert.NotContains(t, calls, "not-a-real", "values never reach a command line")
 	assert.NotContains(t, calls, "--env CI_INFRA_SECRETS_PASSPHRASE", "the deploy step reads its secrets itself (buildkite-agent secret get)")
