@@ -144,9 +144,9 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 	}
 	agentPolicy := s.arn("iam", "policy/"+s.AgentPolicyName)
 	statements := []policydoc.Statement{
-		policydoc.Statement{Sid: "Buckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: bucketARNs},
-		policydoc.Statement{Sid: "ListBuckets", Effect: "Allow", Action: []string{"s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "Network", Effect: "Allow", Action: []string{
+		{Sid: "Buckets", Effect: "Allow", Action: []string{"s3:*"}, Resource: bucketARNs},
+		{Sid: "ListBuckets", Effect: "Allow", Action: []string{"s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: []string{"*"}},
+		{Sid: "Network", Effect: "Allow", Action: []string{
 			"ec2:Describe*", "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute",
 			"ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute",
 			"ec2:CreateInternetGateway", "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
@@ -157,18 +157,18 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		}, Resource: []string{"*"}},
 		// A new zone has no ARN yet, and listing names none; everything
 		// else acts on the program's own zones only.
-		policydoc.Statement{Sid: "Zones", Effect: "Allow", Action: []string{
+		{Sid: "Zones", Effect: "Allow", Action: []string{
 			"route53:CreateHostedZone", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:GetChange",
 		}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "OwnZones", Effect: "Allow", Action: []string{
+		{Sid: "OwnZones", Effect: "Allow", Action: []string{
 			"route53:DeleteHostedZone", "route53:GetHostedZone", "route53:UpdateHostedZoneComment", "route53:AssociateVPCWithHostedZone",
 			"route53:DisassociateVPCFromHostedZone", "route53:ChangeTagsForResource", "route53:ListTagsForResource",
 			"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
 		}, Resource: s.zoneARNs()},
-		policydoc.Statement{Sid: "TokenParameter", Effect: "Allow", Action: []string{"ssm:*"},
+		{Sid: "TokenParameter", Effect: "Allow", Action: []string{"ssm:*"},
 			Resource: []string{s.ParameterPathARN()}},
-		policydoc.Statement{Sid: "DescribeParameters", Effect: "Allow", Action: []string{"ssm:DescribeParameters"}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "OwnIAM", Effect: "Allow", Action: []string{
+		{Sid: "DescribeParameters", Effect: "Allow", Action: []string{"ssm:DescribeParameters"}, Resource: []string{"*"}},
+		{Sid: "OwnIAM", Effect: "Allow", Action: []string{
 			"iam:Get*", "iam:List*", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
 			"iam:TagPolicy", "iam:UntagPolicy",
 			"iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
@@ -181,12 +181,12 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			s.arn("iam", "role/"+roleNamePrefix+"-*"),
 			s.arn("iam", "oidc-provider/"+claimPrefix),
 		}},
-		policydoc.Statement{Sid: "AgentStacks", Effect: "Allow", Action: []string{
+		{Sid: "AgentStacks", Effect: "Allow", Action: []string{
 			"cloudformation:CreateStack", "cloudformation:UpdateStack",
 		}, Resource: exactStackARNs, Condition: map[string]map[string]any{
 			"StringEquals": {"cloudformation:TemplateUrl": s.TemplateURL, "cloudformation:RoleArn": serviceRoleARN},
 		}},
-		policydoc.Statement{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
+		{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
 			"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStackResources",
 			"cloudformation:GetTemplate", "cloudformation:GetTemplateSummary", "cloudformation:ListStackResources",
 		}, Resource: stackARNs},
@@ -196,41 +196,41 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		// previously associated with the stack" (DeleteStack API reference),
 		// and passing another needs iam:PassRole, granted below for the
 		// service role only; the stacks' names bound the rest.
-		policydoc.Statement{Sid: "AgentStacksDeleteAndTag", Effect: "Allow", Action: []string{
+		{Sid: "AgentStacksDeleteAndTag", Effect: "Allow", Action: []string{
 			"cloudformation:DeleteStack", "cloudformation:TagResource", "cloudformation:UntagResource",
 		}, Resource: exactStackARNs},
-		policydoc.Statement{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "PassServiceRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{serviceRoleARN},
+		{Sid: "ValidateTemplate", Effect: "Allow", Action: []string{"cloudformation:ValidateTemplate"}, Resource: []string{"*"}},
+		{Sid: "PassServiceRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{serviceRoleARN},
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
-		policydoc.Statement{Sid: "NotItselfNorTheServiceRole", Effect: "Deny", Action: roleWrites,
+		{Sid: "NotItselfNorTheServiceRole", Effect: "Deny", Action: roleWrites,
 			Resource: []string{deployRole, serviceRoleARN}},
-		policydoc.Statement{Sid: "NoOtherRoles", Effect: "Deny", Action: []string{"iam:CreateRole"},
+		{Sid: "NoOtherRoles", Effect: "Deny", Action: []string{"iam:CreateRole"},
 			NotResource: []string{s.arn("iam", "role/"+PreviewRoleName(roleNamePrefix)), s.arn("iam", "role/"+PublishRoleName(roleNamePrefix))}},
-		policydoc.Statement{Sid: "NoTrustChangesNorDeletes", Effect: "Deny", Action: []string{
+		{Sid: "NoTrustChangesNorDeletes", Effect: "Deny", Action: []string{
 			"iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRole",
 		}, Resource: []string{"*"}},
-		policydoc.Statement{Sid: "OnlyBoundedRoles", Effect: "Deny", Action: boundedRoleWrites, Resource: []string{"*"},
+		{Sid: "OnlyBoundedRoles", Effect: "Deny", Action: boundedRoleWrites, Resource: []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotLike": {"iam:PermissionsBoundary": []string{readOnlyPolicyARN, publishBoundary}}}},
 		// The boundaries, and the agent policy, which every agent stack
 		// attaches to its instance role: a new version of it would reach
 		// every instance. Their changes are an operator's, from a laptop.
-		policydoc.Statement{Sid: "BoundariesAndAgentPolicyStay", Effect: "Deny", Action: []string{
+		{Sid: "BoundariesAndAgentPolicyStay", Effect: "Deny", Action: []string{
 			"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
 		}, Resource: append([]string{publishBoundary, agentPolicy}, s.agentBoundaryARNs()...)},
 		// The agent policy reaches roles only through the agent stacks
 		// (ManagedPolicyARNs, which the service role bounds).
-		policydoc.Statement{Sid: "AgentPolicyAttachedOnlyByTheStacks", Effect: "Deny", Action: []string{
+		{Sid: "AgentPolicyAttachedOnlyByTheStacks", Effect: "Deny", Action: []string{
 			"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy",
 		}, Resource: []string{"*"}, Condition: map[string]map[string]any{"ArnLike": {"iam:PolicyARN": agentPolicy}}},
 		// The preview role's deny list is what keeps every secret from a
 		// pull request's preview: the deploy may not remove or rewrite it,
 		// nor detach what the role reads by.
-		policydoc.Statement{Sid: "PreviewPolicyStays", Effect: "Deny", Action: []string{
+		{Sid: "PreviewPolicyStays", Effect: "Deny", Action: []string{
 			"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
 		}, Resource: []string{s.arn("iam", "role/"+PreviewRoleName(roleNamePrefix))}},
 		// No stack of another name, with any role: a new stack from the
 		// pinned template would make an instance role no statement names.
-		policydoc.Statement{Sid: "NoOtherStacks", Effect: "Deny", Action: []string{
+		{Sid: "NoOtherStacks", Effect: "Deny", Action: []string{
 			"cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:CreateChangeSet",
 			"cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
 		}, NotResource: exactStackARNs},
