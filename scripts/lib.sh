@@ -29,7 +29,7 @@ has_secrets_stack() {
 # config, not whatever state a backend holds. Unset ones only; it says
 # what it sets. Commit secrets/Pulumi.STACK.yaml afterwards.
 pin_secret_destinations() {
-  local stack=$1 needed="" key value unset=()
+  local stack=$1 needed="" key value unset=() urls=()
   for key in secretsBucket tokenPathPrefix webhookUrls; do
     value=$(secrets_pulumi config get --stack "$stack" "$key" 2>/dev/null || true)
     [ -z "$value" ] || [ "$value" = "[]" ] || continue
