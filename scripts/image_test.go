@@ -110,13 +110,15 @@ func TestTheImagePinsWhatTheRepositoryPins(t *testing.T) {
 	}
 }
 
-// scripts/ci-image pin writes each base image's digest after its tag, and
-// the result still parses and keeps its pins. Docker is a stand-in that
-// answers as `docker image inspect` does: no engine runs here.
-func TestCIImagePinWritesDigests(t *testing.T) {
+// ciImageScript runs scripts/ci-image in a copy of the files it touches, with a
+// stand-in for Docker that pulls, builds and pushes nothing and answers
+// `docker image inspect` as a registry would, with digest: no engine runs
+// here. It returns a function that runs one subcommand, and the copy.
+func ciImageScript(t *testing.T, digest string) (run func(sub string) string, dir string) {
+	t.Helper()
 	root := testenv.Root(t)
-	dir := t.TempDir()
-	for _, f := range []string{"scripts/ci-image", ".buildkite/Dockerfile"} {
+	dir = t.TempDir()
+	for _, f := range []string{"scripts/ci-image", ".buildkite/Dockerfile", ".buildkite/pipeline.yml"} {
 		raw, err := os.ReadFile(filepath.Join(root, f))
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
@@ -124,15 +126,24 @@ func TestCIImagePinWritesDigests(t *testing.T) {
 	}
 	bin := filepath.Join(dir, "bin")
 	require.NoError(t, os.MkdirAll(bin, 0o755))
-	digest := "sha256:" + strings.Repeat("ab", 32)
-	docker := "#!/bin/sh\ncase $1 in\n  pull) exit 0 ;;\n  image) eval \"ref=\\${$#}\"; echo \"${ref%%:*}@" + digest + "\" ;;\nesac\n"
+	docker := "#!/bin/sh\ncase $1 in\n  image) eval \"ref=\\${$#}\"; echo \"${ref%%:*}@" + digest + "\" ;;\nesac\nexit 0\n"
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "docker"), []byte(docker), 0o755))
+	return func(sub string) string {
+		cmd := exec.Command("bash", "scripts/ci-image", sub)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}, dir
+}
 
-	cmd := exec.Command("bash", "scripts/ci-image", "pin")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+// scripts/ci-image pin writes each base image's digest after its tag, and
+// the result still parses and keeps its pins.
+func TestCIImagePinWritesDigests(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	run, dir := ciImageScript(t, digest)
+	run("pin")
 
 	raw, err := os.ReadFile(filepath.Join(dir, ".buildkite", "Dockerfile"))
 	require.NoError(t, err)
@@ -149,36 +160,16 @@ func TestCIImagePinWritesDigests(t *testing.T) {
 	assert.Contains(t, string(raw), "FROM golang:1.26.8-bookworm@"+digest+" AS go", "the stage name stays")
 
 	// A second run finds nothing left to pin.
-	cmd = exec.Command("bash", "scripts/ci-image", "pin")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err = cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	assert.NotContains(t, string(out), "pinned")
+	assert.NotContains(t, run("pin"), "pinned")
 }
 
 // scripts/ci-image push writes the pushed image into pipeline.yml by the
 // digest the registry gave it, which in-image and the pipeline's test
-// require. Docker is a stand-in, as above.
+// require.
 func TestCIImagePushWritesTheDigest(t *testing.T) {
-	root := testenv.Root(t)
-	dir := t.TempDir()
-	for _, f := range []string{"scripts/ci-image", ".buildkite/Dockerfile", ".buildkite/pipeline.yml"} {
-		raw, err := os.ReadFile(filepath.Join(root, f))
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), raw, 0o755))
-	}
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.MkdirAll(bin, 0o755))
 	digest := "sha256:" + strings.Repeat("cd", 32)
-	docker := "#!/bin/sh\ncase $1 in\n  image) eval \"ref=\\${$#}\"; echo \"${ref%%:*}@" + digest + "\" ;;\nesac\nexit 0\n"
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "docker"), []byte(docker), 0o755))
-	cmd := exec.Command("bash", "scripts/ci-image", "push")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	run, dir := ciImageScript(t, digest)
+	run("push")
 	raw, err := os.ReadFile(filepath.Join(dir, ".buildkite", "pipeline.yml"))
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^  CI_INFRA_IMAGE: "materialize/ci-infra:\d{8}-\d{6}@`+digest+`"$`, string(raw))
