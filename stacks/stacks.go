@@ -92,7 +92,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	access, err := declareAccess(ctx, cfg, tags, store, dl, internal.ZoneID)
+	access, err := declareAccess(ctx, cfg, tags, net, store, dl, internal.ZoneID)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +318,7 @@ func declareDownloads(ctx *pulumi.Context, cfg *Config, tags map[string]string) 
 // declareAccess declares how pipelines get AWS credentials: the OIDC
 // provider, the preview, deploy and publish roles, and the agent stacks'
 // CloudFormation service role.
-func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, store *storage, dl *downloads, internalZoneID pulumi.StringOutput) (*ciaccess.Access, error) {
+func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, net *network.Network, store *storage, dl *downloads, internalZoneID pulumi.StringOutput) (*ciaccess.Access, error) {
 	// The zones the deploy writes: the private zone, and the public one
 	// when the downloads site's records are managed here.
 	zones := pulumi.StringArray{internalZoneID}
@@ -352,8 +352,10 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, sto
 		UseExistingProvider: !cfg.ManageOIDCProvider,
 		Deploy:              deployScope,
 		DeployZoneIDs:       zones,
-		Publish:             publish(cfg, dl.site.DistributionArn),
-		Tags:                tags,
+		DeployNetwork: &ciaccess.NetworkIDs{VpcID: net.VpcID, RouteTableID: net.RouteTableID, InternetGatewayID: net.InternetGatewayID,
+			EndpointID: net.EndpointID, SubnetIDs: net.SubnetIDs},
+		Publish: publish(cfg, dl.site.DistributionArn),
+		Tags:    tags,
 	})
 }
 

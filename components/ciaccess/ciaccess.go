@@ -87,11 +87,13 @@ type Args struct {
 	// account already has for the issuer, which another stack manages (a
 	// disaster-recovery stack beside production in one account).
 	UseExistingProvider bool
-	// Deploy is everything the deploy role may touch, by name, and
-	// DeployZoneIDs the zones it may write (Scope.ZoneIDs), which exist
+	// Deploy is everything the deploy role may touch, by name;
+	// DeployZoneIDs the zones it may write (Scope.ZoneIDs) and
+	// DeployNetwork the network it may change (Scope.Network), which exist
 	// only once the program made them.
 	Deploy        Scope
 	DeployZoneIDs pulumi.StringArrayInput
+	DeployNetwork *NetworkIDs
 	// Publish, when set, adds a role for another pipeline that publishes
 	// release artifacts.
 	Publish *Publish
@@ -111,6 +113,13 @@ type Access struct {
 	StackServiceRoleArn pulumi.StringOutput `pulumi:"stackServiceRoleArn"`
 	// PublishRoleArn is the publishing pipeline's role, when there is one.
 	PublishRoleArn pulumi.StringOutput `pulumi:"publishRoleArn"`
+}
+
+// NetworkIDs are the program's network, as its resources' outputs
+// (components/network): the deploy role's Scope.Network once they exist.
+type NetworkIDs struct {
+	VpcID, RouteTableID, InternetGatewayID, EndpointID pulumi.StringInput
+	SubnetIDs                                          pulumi.StringArrayInput
 }
 
 // Publish is the role of the pipeline that publishes release artifacts
@@ -414,9 +423,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.DeployZoneIDs != nil {
 		zones = args.DeployZoneIDs.ToStringArrayOutput()
 	}
-	deployJSON := pulumi.All(serviceRole.Arn, zones).ApplyT(func(v []any) (string, error) {
+	network := pulumi.Output(pulumi.ToOutput(OwnNetwork{}))
+	if n := args.DeployNetwork; n != nil {
+		network = pulumi.All(n.VpcID, n.RouteTableID, n.InternetGatewayID, n.EndpointID, n.SubnetIDs).ApplyT(func(v []any) OwnNetwork {
+			return OwnNetwork{VpcID: v[0].(string), RouteTableID: v[1].(string), InternetGatewayID: v[2].(string),
+				EndpointID: v[3].(string), SubnetIDs: v[4].([]string)}
+		})
+	}
+	deployJSON := pulumi.All(serviceRole.Arn, zones, network).ApplyT(func(v []any) (string, error) {
 		scope := args.Deploy
 		scope.ZoneIDs = v[1].([]string)
+		scope.Network = v[2].(OwnNetwork)
 		return DeployPolicy(scope, args.RoleNamePrefix, v[0].(string)).JSON()
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, label.Name(name, "deploy-scope"), &iam.RolePolicyArgs{

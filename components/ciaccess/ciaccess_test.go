@@ -43,6 +43,8 @@ var testScope = Scope{
 	AgentBoundaries: []string{"ci-infra-prod-agent-boundary", "ci-infra-prod-deploy-agent-boundary"},
 	StateBackend:    "s3://state-x/ci?region=us-east-1",
 	ZoneIDs:         []string{"Z0PRIVATEZONE"},
+	Network: OwnNetwork{VpcID: "vpc-0own", RouteTableID: "rtb-0own", InternetGatewayID: "igw-0own", EndpointID: "vpce-0own",
+		SubnetIDs: []string{"subnet-0owna", "subnet-0ownb"}},
 }
 
 // The Buildkite clusters of the tests: the deploy agents' own, and the

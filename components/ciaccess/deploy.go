@@ -3,6 +3,7 @@ package ciaccess
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"mtrlz.dev/ci-infra/components/policydoc"
 )
@@ -34,6 +35,17 @@ type Scope struct {
 	// and the public zone when it manages records there. The deploy role
 	// changes no other zone. Unknown until the zones exist.
 	ZoneIDs []string
+	// Network is the agents' VPC and what it is made of: the deploy role
+	// changes no other VPC, route table, subnet, gateway or endpoint.
+	// Unknown until the network exists; with no VpcID, network writes are
+	// scoped by action only.
+	Network OwnNetwork
+}
+
+// OwnNetwork names the network the program declares (components/network).
+type OwnNetwork struct {
+	VpcID, RouteTableID, InternetGatewayID, EndpointID string
+	SubnetIDs                                          []string
 }
 
 // Validate reports every problem of the scope at once.
@@ -186,9 +198,10 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 		}, Resource: exactStackARNs, Condition: map[string]map[string]any{
 			"StringEquals": {"cloudformation:TemplateUrl": s.TemplateURL, "cloudformation:RoleArn": serviceRoleARN},
 		}},
+		// Reads only, by wildcard: the policy must fit IAM's 10,240
+		// characters (TestTheDeployPolicyFitsIAMsInlineQuota).
 		{Sid: "AgentStacksRead", Effect: "Allow", Action: []string{
-			"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStackResources",
-			"cloudformation:GetTemplate", "cloudformation:GetTemplateSummary", "cloudformation:ListStackResources",
+			"cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*",
 		}, Resource: stackARNs},
 		// Deleting and tagging carry no template, so the conditions above
 		// cannot apply. A delete is what Pulumi does to replace a stack.
@@ -235,6 +248,7 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 			"cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
 		}, NotResource: exactStackARNs},
 	}
+	statements = append(statements, s.networkFence()...)
 	// The stacks' state, main and secrets (a deploy updates both), and
 	// nothing else of the backend's bucket. Another account's bucket must
 	// also grant this role in its bucket policy.
@@ -246,6 +260,63 @@ func DeployPolicy(s Scope, roleNamePrefix, serviceRoleARN string) policydoc.Docu
 				Condition: map[string]map[string]any{"StringLike": {"s3:prefix": state.Prefix + ".pulumi/*"}}})
 	}
 	return policydoc.New(statements...)
+}
+
+// networkFence keeps the deploy role's network writes (granted on "*",
+// since a new VPC, subnet or route table has no ID to name) to the
+// program's own network: every write that names an existing VPC, route
+// table, subnet, gateway or endpoint must name one of its own. EC2
+// authorizes each resource an action names (CreateSubnet names the new
+// subnet and its VPC; CreateRoute the route table and its target), so each
+// statement exempts the kinds of resource that the action names beside the
+// one it guards, and those are fenced by the statement of their own kind.
+// A replaced VPC is an operator's change, from a laptop: its new ID is not
+// in the policy until the deploy that creates it has finished.
+func (s Scope) networkFence() []policydoc.Statement {
+	n := s.Network
+	if n.VpcID == "" {
+		return nil
+	}
+	ec2 := func(kind string, ids ...string) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, s.arn("ec2", kind+"/"+id))
+		}
+		return out
+	}
+	// others are the wildcards of every kind the program's network
+	// actions name, but the guarded ones. Any other kind (a peering
+	// connection, a NAT gateway, an instance as a route target) is denied.
+	// (In any region and account: these only exempt a kind from one
+	// statement, and the policy must fit IAM's 10,240 characters.)
+	others := func(guarded ...string) []string {
+		var out []string
+		for _, kind := range []string{"vpc", "subnet", "route-table", "internet-gateway", "vpc-endpoint", "security-group", "prefix-list"} {
+			if !slices.Contains(guarded, kind) {
+				out = append(out, "arn:aws:ec2:*:*:"+kind+"/*")
+			}
+		}
+		return out
+	}
+	subnets := ec2("subnet", n.SubnetIDs...)
+	return []policydoc.Statement{
+		{Sid: "OnlyItsVpc", Effect: "Deny", Action: []string{
+			"ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+			"ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateVpcEndpoint",
+		}, NotResource: append(ec2("vpc", n.VpcID), others("vpc")...)},
+		{Sid: "OnlyItsRouteTable", Effect: "Deny", Action: []string{
+			"ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", "ec2:DeleteRouteTable",
+			"ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
+		}, NotResource: append(ec2("route-table", n.RouteTableID), others("route-table")...)},
+		{Sid: "OnlyItsSubnets", Effect: "Deny", Action: []string{
+			"ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
+		}, NotResource: append(subnets, others("subnet")...)},
+		{Sid: "OnlyItsGatewayAndEndpoint", Effect: "Deny", Action: []string{
+			"ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+			"ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint",
+		}, NotResource: append(append(ec2("internet-gateway", n.InternetGatewayID), ec2("vpc-endpoint", n.EndpointID)...),
+			others("internet-gateway", "vpc-endpoint")...)},
+	}
 }
 
 // zoneARNs are the ARNs of ZoneIDs; with none known yet, an ARN no zone

@@ -2,6 +2,7 @@ package ciaccess
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,6 +42,7 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 	// or the one a CreateRole or PutRolePermissionsBoundary asks for.
 	readOnlyBoundary := map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
 	publishBoundary := map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/ci-infra-prod-publish-boundary"}
+	ec2ARN := func(resource string) string { return "arn:aws:ec2:us-east-1:123456789012:" + resource }
 	tests := []struct {
 		name string
 		req  request
@@ -105,6 +107,21 @@ func TestDeployRoleTouchesOnlyWhatTheProgramManages(t *testing.T) {
 		{"write the stacks' state", request{"s3:PutObject", "arn:aws:s3:::state-x/ci/.pulumi/stacks/ci-infra-secrets/prod.json", nil}, true},
 		{"list the stacks' state", request{"s3:ListBucket", "arn:aws:s3:::state-x", map[string]string{"s3:prefix": "ci/.pulumi/stacks/"}}, true},
 		{"read another project's state in that bucket", request{"s3:GetObject", "arn:aws:s3:::state-x/payments/.pulumi/stacks/app/prod.json", nil}, false},
+		// Issue 28: the network by ID. EC2 authorizes each resource an
+		// action names, so each row is one of them.
+		{"add a route to its own route table", request{"ec2:CreateRoute", ec2ARN("route-table/rtb-0own"), nil}, true},
+		{"route through its own gateway", request{"ec2:CreateRoute", ec2ARN("internet-gateway/igw-0own"), nil}, true},
+		{"create a subnet in its own VPC", request{"ec2:CreateSubnet", ec2ARN("vpc/vpc-0own"), nil}, true},
+		{"the subnet that CreateSubnet makes", request{"ec2:CreateSubnet", ec2ARN("subnet/*"), nil}, true},
+		{"associate its route table with its subnet", request{"ec2:AssociateRouteTable", ec2ARN("subnet/subnet-0owna"), nil}, true},
+		{"create a VPC", request{"ec2:CreateVpc", ec2ARN("vpc/*"), nil}, true},
+		{"reroute another VPC's route table", request{"ec2:ReplaceRoute", ec2ARN("route-table/rtb-0other"), nil}, false},
+		{"route its own table through a peering connection", request{"ec2:CreateRoute", ec2ARN("vpc-peering-connection/pcx-0other"), nil}, false},
+		{"create a subnet in another VPC", request{"ec2:CreateSubnet", ec2ARN("vpc/vpc-0other"), nil}, false},
+		{"delete another VPC", request{"ec2:DeleteVpc", ec2ARN("vpc/vpc-0other"), nil}, false},
+		{"put another VPC's subnet on its route table", request{"ec2:AssociateRouteTable", ec2ARN("subnet/subnet-0other"), nil}, false},
+		{"detach another VPC's gateway", request{"ec2:DetachInternetGateway", ec2ARN("internet-gateway/igw-0other"), nil}, false},
+		{"open another VPC's endpoint policy", request{"ec2:ModifyVpcEndpoint", ec2ARN("vpc-endpoint/vpce-0other"), nil}, false},
 		{"anything in another service", request{"dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/x", nil}, false},
 	}
 	for _, tt := range tests {
@@ -260,4 +277,26 @@ func denies(t *testing.T, policy string, r request) bool {
 		}
 	}
 	return false
+}
+
+// IAM refuses a role whose inline policies together exceed 10,240
+// characters (whitespace excluded; IAM and STS quotas): the deploy role's
+// one policy must fit for the largest scope the config allows.
+func TestTheDeployPolicyFitsIAMsInlineQuota(t *testing.T) {
+	const quota = 10240
+	scope := testScope
+	scope.AgentStacks = []string{"buildkite-agents-test", "buildkite-builders-warm", "buildkite-builders-burst", "buildkite-deploy-agents"}
+	scope.Buckets = []string{"buildkite-config-materialize-dr", "buildkite-managedsecrets-materialize-dr", "buildkite-managedsecrets-logs-materialize-dr", "downloads-dr.mtrlz.dev"}
+	scope.ZoneIDs = []string{"Z0123456789ABCDEFGHIJ", "Z0123456789ABCDEFGHIK"}
+	scope.StateBackend = "s3://materialize-pulumi-state-backend/ci-infra/?region=us-east-1"
+	scope.Network.SubnetIDs = nil
+	for i := range 6 { // the most availability zones a region has, less one
+		scope.Network.SubnetIDs = append(scope.Network.SubnetIDs, fmt.Sprintf("subnet-0123456789abcdef%d", i))
+	}
+	scope.Network.VpcID, scope.Network.RouteTableID = "vpc-0123456789abcdef0", "rtb-0123456789abcdef0"
+	scope.Network.InternetGatewayID, scope.Network.EndpointID = "igw-0123456789abcdef0", "vpce-0123456789abcdef0"
+	doc, err := DeployPolicy(scope, "ci-infra-materialize-dr", "arn:aws:iam::123456789012:role/ci-infra-materialize-dr-agent-stacks").JSON()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(doc), quota, "the deploy role's policy is %d characters", len(doc))
+	t.Logf("deploy policy: %d of %d characters", len(doc), quota)
 }

@@ -43,6 +43,13 @@ type Network struct {
 
 	VpcID     pulumi.StringOutput      `pulumi:"vpcId"`
 	SubnetIDs pulumi.StringArrayOutput `pulumi:"subnetIds"`
+
+	// The rest of what the network is made of, for the deploy role's
+	// scope (ciaccess.OwnNetwork): it may change these and no others.
+	// Not outputs of the component; nothing outside this program needs them.
+	RouteTableID      pulumi.StringOutput
+	InternetGatewayID pulumi.StringOutput
+	EndpointID        pulumi.StringOutput
 }
 
 // Validate reports every problem of the arguments at once.
@@ -169,15 +176,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		subnetIDs = append(subnetIDs, subnet.ID().ToStringOutput())
 	}
 
-	if _, err := ec2.NewVpcEndpoint(ctx, label.Name(name, "s3-endpoint"), &ec2.VpcEndpointArgs{
+	endpoint, err := ec2.NewVpcEndpoint(ctx, label.Name(name, "s3-endpoint"), &ec2.VpcEndpointArgs{
 		VpcId:           vpc.ID(),
 		ServiceName:     pulumi.Sprintf("com.amazonaws.%s.s3", args.Region),
 		VpcEndpointType: pulumi.String("Gateway"),
 		RouteTableIds:   pulumi.StringArray{routes.ID()},
 		Tags:            tagged("s3-endpoint"),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
+	n.RouteTableID = routes.ID().ToStringOutput()
+	n.InternetGatewayID = igw.ID().ToStringOutput()
+	n.EndpointID = endpoint.ID().ToStringOutput()
 
 	n.VpcID = vpc.ID().ToStringOutput()
 	n.SubnetIDs = subnetIDs.ToStringArrayOutput()
