@@ -29,7 +29,7 @@ var layers = []struct {
 }{
 	{"entry points and tests", append([]string{".", "cmd/", "secrets"}, testOnly...)},
 	{"composition", []string{"stacks"}},
-	{"checks on a plan", []string{"policies", "internal/fleet", "internal/bkcheck"}},
+	{"checks on a plan", []string{"policies", "internal/fleet", "internal/fleet/history", "internal/bkcheck"}},
 	{"what is deployed", []string{"components/", "agent"}},
 	{"foundations", []string{"internal/plan", "internal/cost", "internal/fakecloud"}},
 }

@@ -45,6 +45,11 @@ type Config struct {
 	// between two scale-outs (cmd/fleet -compare chose both).
 	AgentsScaleOutForWaitingJobs bool `config:"agentsScaleOutForWaitingJobs"`
 	ScaleOutCooldownSeconds      int  `config:"scaleOutCooldownSeconds"`
+	// AgentsInstanceBuffer and BuildersBurstInstanceBuffer: instances kept
+	// booting ahead of the jobs while any job needs an agent (the
+	// template's InstanceBuffer; cmd/fleet -compare chose them).
+	AgentsInstanceBuffer        int `config:"agentsInstanceBuffer"`
+	BuildersBurstInstanceBuffer int `config:"buildersBurstInstanceBuffer"`
 
 	BuildersStackName          string   `config:"buildersStackName"`
 	BuildersBurstStackName     string   `config:"buildersBurstStackName"`

@@ -38,13 +38,15 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		wantKey  string
 		wantText string
 	}{
-		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "5" }, "ci-infra:buildersMaxSize", "must be >= MinSize (5), got 4"},
+		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "6" }, "ci-infra:buildersMaxSize", "must be >= MinSize (6), got 5"},
 		{"negative min", set("ci-infra:agentsMinSize", "-1"), "ci-infra:agentsMinSize", "must be >= 0"},
 		{"a schedule that is not cron", set("ci-infra:scaleUpSchedule", "at nine"), "ci-infra:scaleUpSchedule", "want 5 fields"},
 		{"an hour out of range", set("ci-infra:scaleDownSchedule", "0 25 * * MON-FRI"), "ci-infra:scaleDownSchedule", "out of range"},
 		{"an unknown time zone", set("ci-infra:scheduleTimezone", "Mars/Olympus"), "ci-infra:scheduleTimezone", "not an IANA time zone"},
-		{"more working-hours builders than burst builders", set("ci-infra:buildersBurstWorkingHoursMinSize", "4"), "ci-infra:buildersBurstWorkingHoursMinSize", "must be 0..3"},
+		{"more working-hours builders than burst builders", set("ci-infra:buildersBurstWorkingHoursMinSize", "5"), "ci-infra:buildersBurstWorkingHoursMinSize", "must be 0..4"},
 		{"zero max", set("ci-infra:agentsMaxSize", "0"), "ci-infra:agentsMaxSize", "must be >= 1"},
+		{"a test buffer above the size", set("ci-infra:agentsInstanceBuffer", "41"), "ci-infra:agentsInstanceBuffer", "must be 0..agentsMaxSize (40)"},
+		{"a burst buffer above the burst", set("ci-infra:buildersBurstInstanceBuffer", "5"), "ci-infra:buildersBurstInstanceBuffer", "must be 0..4"},
 		{"size not a number", set("ci-infra:agentsMaxSize", "ten"), "ci-infra:agentsMaxSize", "whole number"},
 		{"unknown instance type", set("ci-infra:agentsInstanceTypes", `["c5.2xlarge","z9.mega"]`), "ci-infra:agentsInstanceTypes", `"z9.mega" has no price`},
 		{"instance types not a list", set("ci-infra:buildersInstanceTypes", "c5.2xlarge"), "ci-infra:buildersInstanceTypes", "list of strings"},

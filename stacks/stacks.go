@@ -444,7 +444,8 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
 	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
 	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
-	agentsArgs.Scaling = agentstack.Scaling{ScaleOutForWaitingJobs: cfg.AgentsScaleOutForWaitingJobs, ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds}
+	agentsArgs.Scaling = agentstack.Scaling{ScaleOutForWaitingJobs: cfg.AgentsScaleOutForWaitingJobs, ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds,
+		InstanceBuffer: cfg.AgentsInstanceBuffer}
 	agentsArgs.ImportID = cfg.Adopt[nameAgents]
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
 	if f.agents, err = agentstack.New(ctx, nameAgents, agentsArgs); err != nil {
@@ -475,7 +476,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		burstArgs.KeepWarm = false
 		burstArgs.ScaleInIdleSeconds = BuildersBurstIdleSeconds
 		burstArgs.OnDemandPercentage = cfg.BuildersBurstOnDemandPercentage
-		burstArgs.Scaling = agentstack.Scaling{ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds}
+		burstArgs.Scaling = agentstack.Scaling{ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds, InstanceBuffer: cfg.BuildersBurstInstanceBuffer}
 		burstArgs.Scaling.Schedule = cfg.burstSchedule()
 		burstArgs.ImportID = ""
 		burstArgs.Tags = label.Merge(tags, map[string]string{"role": "builders-burst"})

@@ -49,7 +49,7 @@ func TestProdAgentStacks(t *testing.T) {
 			// (cmd/fleet -compare chose these: README, "What it costs").
 			"BuildkiteQueue": "default", "MinSize": "0", "MaxSize": "40", "InstanceTypes": "c5.2xlarge",
 			"ScaleInIdlePeriod": "900", "OnDemandPercentage": "0", "ScaleOutForWaitingJobs": "true",
-			"ScaleOutCooldownPeriod": "0",
+			"ScaleOutCooldownPeriod": "0", "InstanceBuffer": "8",
 		}},
 		{"builders-stack", map[string]string{
 			// The seed's one always-on builder: fixed, so no scaler exists
@@ -60,13 +60,13 @@ func TestProdAgentStacks(t *testing.T) {
 		{"builders-burst-stack", map[string]string{
 			// The second builder: same queue, leaves when idle, never by a
 			// scale-in that could hit a running job.
-			"BuildkiteQueue": "builders", "MinSize": "0", "MaxSize": "3", "InstanceTypes": "c5.2xlarge",
+			"BuildkiteQueue": "builders", "MinSize": "0", "MaxSize": "4", "InstanceTypes": "c5.2xlarge", "InstanceBuffer": "2",
 			"ScaleInIdlePeriod": "1800", "DisableScaleIn": "true", "InstanceScaleInProtection": "true",
 			"ScalerEnableExperimentalElasticCIMode": "false",
-			// Spot, and two kept up in working hours (scheduled scaling).
+			// Spot, and one kept up in working hours (scheduled scaling).
 			"OnDemandPercentage": "0", "ScaleOutCooldownPeriod": "0", "EnableScheduledScaling": "true",
 			"ScaleUpSchedule": "0 14 * * MON-FRI", "ScaleDownSchedule": "0 23 * * MON-FRI",
-			"ScaleUpMinSize": "2", "ScaleDownMinSize": "0", "ScheduleTimezone": "UTC",
+			"ScaleUpMinSize": "1", "ScaleDownMinSize": "0", "ScheduleTimezone": "UTC",
 		}},
 		{"deploy-agents-stack", map[string]string{
 			"BuildkiteQueue": "deploy", "MinSize": "0", "MaxSize": "1", "InstanceTypes": "c5.xlarge",

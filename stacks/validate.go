@@ -95,6 +95,12 @@ func (c *Config) Validate(project string) error {
 	if c.ScaleOutCooldownSeconds < 0 {
 		bad("scaleOutCooldownSeconds", "must be 0 or more seconds, got %d", c.ScaleOutCooldownSeconds)
 	}
+	if c.AgentsInstanceBuffer < 0 || c.AgentsInstanceBuffer > c.AgentsMaxSize {
+		bad("agentsInstanceBuffer", "must be 0..agentsMaxSize (%d), got %d", c.AgentsMaxSize, c.AgentsInstanceBuffer)
+	}
+	if burst := max(0, c.BuildersMaxSize-c.BuildersMinSize); c.BuildersBurstInstanceBuffer < 0 || c.BuildersBurstInstanceBuffer > burst {
+		bad("buildersBurstInstanceBuffer", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", burst, c.BuildersBurstInstanceBuffer)
+	}
 	if burst := max(0, c.BuildersMaxSize-c.BuildersMinSize); c.BuildersBurstWorkingHoursMinSize < 0 || c.BuildersBurstWorkingHoursMinSize > burst {
 		bad("buildersBurstWorkingHoursMinSize", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", burst, c.BuildersBurstWorkingHoursMinSize)
 	} else if sc := c.burstSchedule(); sc != nil {

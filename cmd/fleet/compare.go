@@ -20,19 +20,14 @@ type Candidate struct {
 	Set  map[string]string `json:"set"`
 }
 
-// Row is one candidate's line of the comparison.
+// Row is one candidate's line of the comparison: its figures over every
+// trace and the whole sweep (fleet.Outcome), and its worst cost as a
+// ratio to the first candidate's.
 type Row struct {
-	Name           string              `json:"name"`
-	Set            map[string]string   `json:"set"`
-	MonthlyCostUSD float64             `json:"monthlyCostUSD"`
-	CostRatio      float64             `json:"costRatio"`
-	Queues         []fleet.QueueResult `json:"queues"`
-	KilledJobs     int                 `json:"killedJobs"`
-	Interrupted    int                 `json:"interruptedJobs"`
-	Retried        int                 `json:"retriedJobs"`
-	// WorstWorkingP95 is the highest p95 wait in working hours of the
-	// queues compared (default and builders): the chart's y.
-	WorstWorkingP95 float64 `json:"worstWorkingHoursP95WaitSeconds"`
+	Name string            `json:"name"`
+	Set  map[string]string `json:"set"`
+	fleet.Outcome
+	CostRatio float64 `json:"costRatio"`
 }
 
 // comparedQueues are the queues whose waits engineers feel.
@@ -54,34 +49,19 @@ func readCandidates(path string) ([]Candidate, error) {
 	return cs, nil
 }
 
-// compare runs every candidate through simulate and returns the rows.
-func compare(cs []Candidate, simulate func(set map[string]string) (fleet.Result, error)) ([]Row, error) {
+// compare sweeps every candidate and returns the rows.
+func compare(cs []Candidate, sweep func(set map[string]string) (fleet.Outcome, error)) ([]Row, error) {
 	var rows []Row
 	for _, c := range cs {
-		res, err := simulate(c.Set)
+		out, err := sweep(c.Set)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %q: %w", c.Name, err)
 		}
-		r := Row{Name: c.Name, Set: c.Set, MonthlyCostUSD: res.TotalMonthlyCostUSD}
-		for _, q := range res.Queues {
-			if !contains(comparedQueues, q.Queue) {
-				continue
-			}
-			r.Queues = append(r.Queues, q)
-			r.WorstWorkingP95 = math.Max(r.WorstWorkingP95, q.WorkingHours.P95WaitSeconds)
-		}
-		for _, s := range res.Stacks {
-			r.KilledJobs += s.KilledJobs
-			r.Interrupted += s.InterruptedJobs
-		}
-		for _, q := range res.Queues {
-			r.Retried += q.RetriedJobs
-		}
-		rows = append(rows, r)
+		rows = append(rows, Row{Name: c.Name, Set: c.Set, Outcome: out})
 	}
 	for i := range rows {
-		if rows[0].MonthlyCostUSD > 0 {
-			rows[i].CostRatio = math.Round(rows[i].MonthlyCostUSD/rows[0].MonthlyCostUSD*100) / 100
+		if rows[0].WorstMonthlyCostUSD > 0 {
+			rows[i].CostRatio = math.Round(rows[i].WorstMonthlyCostUSD/rows[0].WorstMonthlyCostUSD*100) / 100
 		}
 	}
 	return rows, nil
@@ -96,22 +76,16 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// writeTable prints the rows: per candidate, its cost and ratio to the
-// first, then a line per queue with the waits in and out of working hours.
+// writeTable prints the rows: per candidate, its worst and median cost
+// and working-hours p95 wait over the sweep, the worst per queue, and the
+// run that gave the worst wait.
 func writeTable(w io.Writer, rows []Row) {
-	fmt.Fprintf(w, "%-34s %10s %6s  %-9s %9s %9s %9s %9s %5s %6s %11s\n",
-		"candidate", "USD/month", "ratio", "queue", "p95 work", "mean work", "p95 off", "mean off", "warm", "killed", "interr/retr")
+	fmt.Fprintf(w, "%-34s %10s %10s %6s %9s %9s %9s %9s %6s  %s\n",
+		"candidate", "USD worst", "USD median", "ratio", "p95 worst", "p95 med", "default", "builders", "killed", "worst run")
 	for _, r := range rows {
-		for i, q := range r.Queues {
-			name, cost, ratio, killed, spot := "", "", "", "", ""
-			if i == 0 {
-				name, cost, ratio = r.Name, fmt.Sprintf("%.2f", r.MonthlyCostUSD), fmt.Sprintf("%.2f", r.CostRatio)
-				killed, spot = fmt.Sprint(r.KilledJobs), fmt.Sprintf("%d/%d", r.Interrupted, r.Retried)
-			}
-			fmt.Fprintf(w, "%-34s %10s %6s  %-9s %9.0f %9.1f %9.0f %9.1f %5.2f %6s %11s\n", name, cost, ratio, q.Queue,
-				q.WorkingHours.P95WaitSeconds, q.WorkingHours.MeanWaitSeconds, q.OffHours.P95WaitSeconds, q.OffHours.MeanWaitSeconds,
-				q.WarmBuildShare, killed, spot)
-		}
+		fmt.Fprintf(w, "%-34s %10.2f %10.2f %6.2f %9.0f %9.0f %9.0f %9.0f %6d  %s\n", r.Name, r.WorstMonthlyCostUSD,
+			r.MedianMonthlyCostUSD, r.CostRatio, r.WorstWorkingP95, r.MedianWorkingP95, r.WorstWaitByQueue["default"],
+			r.WorstWaitByQueue["builders"], r.MostKilledJobs, r.WorstRun)
 	}
 }
 
@@ -121,8 +95,8 @@ func frontier(rows []Row) []Row {
 	for _, r := range rows {
 		dominated := false
 		for _, o := range rows {
-			if o.MonthlyCostUSD <= r.MonthlyCostUSD && o.WorstWorkingP95 <= r.WorstWorkingP95 &&
-				(o.MonthlyCostUSD < r.MonthlyCostUSD || o.WorstWorkingP95 < r.WorstWorkingP95) {
+			if o.WorstMonthlyCostUSD <= r.WorstMonthlyCostUSD && o.WorstWorkingP95 <= r.WorstWorkingP95 &&
+				(o.WorstMonthlyCostUSD < r.WorstMonthlyCostUSD || o.WorstWorkingP95 < r.WorstWorkingP95) {
 				dominated = true
 				break
 			}
@@ -131,18 +105,19 @@ func frontier(rows []Row) []Row {
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].MonthlyCostUSD < out[j].MonthlyCostUSD })
+	sort.Slice(out, func(i, j int) bool { return out[i].WorstMonthlyCostUSD < out[j].WorstMonthlyCostUSD })
 	return out
 }
 
-// writeSVG draws cost against the worst working-hours p95 wait: a point
+// writeSVG draws the worst cost against the worst working-hours p95 wait,
+// both over the sweep: a point
 // per candidate, the frontier joined, and the 60 s target and the first
 // candidate's cost as guides.
 func writeSVG(w io.Writer, rows []Row, title string) error {
 	const width, height, left, bottom, top, right = 760, 480, 70, 50, 40, 30
 	maxCost, maxWait := 0.0, 60.0
 	for _, r := range rows {
-		maxCost = math.Max(maxCost, r.MonthlyCostUSD)
+		maxCost = math.Max(maxCost, r.WorstMonthlyCostUSD)
 		maxWait = math.Max(maxWait, r.WorstWorkingP95)
 	}
 	maxCost *= 1.1
@@ -154,8 +129,8 @@ func writeSVG(w io.Writer, rows []Row, title string) error {
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="20" font-size="14">%s</text>`+"\n", left, escape(title))
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n",
 		left, height-bottom, width-right, height-bottom, left, top, left, height-bottom)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">monthly cost, USD</text>`+"\n", (width+left)/2, height-12)
-	fmt.Fprintf(&b, `<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">worst p95 wait in working hours, s</text>`+"\n", (height)/2, height/2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">worst monthly cost over the sweep, USD</text>`+"\n", (width+left)/2, height-12)
+	fmt.Fprintf(&b, `<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">worst p95 wait in working hours over the sweep, s</text>`+"\n", (height)/2, height/2)
 	for i := 0; i <= 4; i++ {
 		c, s := maxCost*float64(i)/4, maxWait*float64(i)/4
 		fmt.Fprintf(&b, `<text x="%.0f" y="%d" text-anchor="middle">%.0f</text><text x="%d" y="%.0f" text-anchor="end">%.0f</text>`+"\n",
@@ -164,15 +139,15 @@ func writeSVG(w io.Writer, rows []Row, title string) error {
 	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="green" stroke-dasharray="4"/><text x="%d" y="%.1f" fill="green">60 s</text>`+"\n",
 		left, y(60), width-right, y(60), width-right-30, y(60)-4)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="gray" stroke-dasharray="4"/>`+"\n",
-		x(rows[0].MonthlyCostUSD), top, x(rows[0].MonthlyCostUSD), height-bottom)
+		x(rows[0].WorstMonthlyCostUSD), top, x(rows[0].WorstMonthlyCostUSD), height-bottom)
 	var pts []string
 	for _, r := range frontier(rows) {
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(r.MonthlyCostUSD), y(r.WorstWorkingP95)))
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(r.WorstMonthlyCostUSD), y(r.WorstWorkingP95)))
 	}
 	fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="steelblue"/>`+"\n", strings.Join(pts, " "))
 	for _, r := range rows {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="steelblue"/><text x="%.1f" y="%.1f">%s</text>`+"\n",
-			x(r.MonthlyCostUSD), y(r.WorstWorkingP95), x(r.MonthlyCostUSD)+6, y(r.WorstWorkingP95)-6, escape(r.Name))
+			x(r.WorstMonthlyCostUSD), y(r.WorstWorkingP95), x(r.WorstMonthlyCostUSD)+6, y(r.WorstWorkingP95)-6, escape(r.Name))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

@@ -50,10 +50,10 @@ func TestProdPlanGolden(t *testing.T) {
 	assert.Contains(t, doc.Cost.Stacks, "buildkite-builders")
 	// One builder always on: the seed's "approximately $250 per month".
 	assert.InDelta(t, 248.2, doc.Cost.IdleMonthly, 0.005)
-	// Forty test agents and three burst builders on spot, the builder on
+	// Forty test agents and four burst builders on spot, the builder on
 	// demand and the deploy agent, all day: the ceiling, which the fleet
 	// never nears (cmd/fleet). The deploy agent costs nothing idle.
-	assert.InDelta(t, 4641.34, doc.Cost.PeakMonthly, 0.005)
+	assert.InDelta(t, 4740.62, doc.Cost.PeakMonthly, 0.005)
 	assert.Equal(t, "ci-infra", doc.Project)
 	assert.Equal(t, "prod", doc.Stack)
 	assert.NotEmpty(t, doc.Resources)
@@ -85,7 +85,7 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 
 func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	dir := stackDir(t, "bad",
-		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 5\n")
+		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 6\n")
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-stack", "bad", "-dir", dir}, &stdout, &stderr)

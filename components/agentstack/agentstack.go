@@ -116,6 +116,11 @@ type Scaling struct {
 	// ScaleOutCooldownSeconds between two scale-outs
 	// (ScaleOutCooldownPeriod); nil keeps the template's 300.
 	ScaleOutCooldownSeconds *int
+	// InstanceBuffer instances are added while any job needs an agent, one
+	// per job up to this many (InstanceBuffer; buildkite-agent-scaler
+	// 1.12.0 scaler.go Run): agents booted before the jobs that need them.
+	// 0 keeps the template's 0.
+	InstanceBuffer int
 	// Schedule raises MinSize in working hours (EnableScheduledScaling).
 	Schedule *Schedule
 }
@@ -126,6 +131,9 @@ func (s Scaling) validate(keepWarm bool, maxSize int) error {
 	var errs []error
 	if c := s.ScaleOutCooldownSeconds; c != nil && *c < 0 {
 		errs = append(errs, fmt.Errorf("ScaleOutCooldownSeconds must be >= 0, got %d", *c))
+	}
+	if s.InstanceBuffer < 0 || s.InstanceBuffer > maxSize {
+		errs = append(errs, fmt.Errorf("InstanceBuffer must be 0..MaxSize (%d), got %d", maxSize, s.InstanceBuffer))
 	}
 	if sc := s.Schedule; sc != nil {
 		if keepWarm {
@@ -333,6 +341,9 @@ func (a Args) StaticParameters() map[string]string {
 	}
 	if c := a.Scaling.ScaleOutCooldownSeconds; c != nil {
 		p["ScaleOutCooldownPeriod"] = strconv.Itoa(*c)
+	}
+	if b := a.Scaling.InstanceBuffer; b > 0 {
+		p["InstanceBuffer"] = strconv.Itoa(b)
 	}
 	if sc := a.Scaling.Schedule; sc != nil {
 		p["EnableScheduledScaling"] = "true"

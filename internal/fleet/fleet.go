@@ -7,7 +7,11 @@
 // Each rule the simulation applies names its source beside it. Where the
 // sources leave a choice to chance (which idle agent takes a job, when a
 // spot instance is reclaimed), the simulator fixes one deterministically
-// and says so; the results are a model, not a measurement.
+// (a seed picks the spot draws) and says so; what is uncertain (boot time,
+// spot price and interruptions, the cold-build penalty) is an Option that
+// RunSweep varies (sweep.go). The results are a model, not a measurement;
+// the shipped traces are assumptions (sample.go), and package history
+// writes an organisation's own.
 package fleet
 
 import (
@@ -85,13 +89,29 @@ type Job struct {
 	Start, Duration int
 	Queue           string
 	Created         int
+	// Retries is how many times the job fails and Buildkite retries it
+	// automatically (a flaky test under a retry rule): each retry is a new
+	// job on the queue, which waits again, and the failed run's work is
+	// lost (it was paid for).
+	Retries int
 }
 
-// Options are the model's assumptions.
+// Options are the model's assumptions: each an input, swept by
+// cmd/fleet -sweep, never a constant the results hide.
 type Options struct {
 	// BootSeconds from launch to an agent taking jobs: instance start,
-	// bootstrap, agent registration. An assumption (3 minutes).
+	// bootstrap, agent registration. The scaler's own comment says this
+	// "typically takes 3-5 minutes" (scaler.go Run, 1.12.0); the default
+	// is the low end, and -sweep tries 180, 240 and 300 s.
 	BootSeconds int
+	// InServiceSeconds from launch to the ASG counting the instance
+	// InService: the template has no lifecycle hook (aws-stack.yml
+	// v6.71.1), so this is EC2's pending state. An assumption (45 s);
+	// never more than BootSeconds.
+	InServiceSeconds int
+	// Seed picks the draws of the spot interruption coin: one seed is one
+	// possible month.
+	Seed int
 	// SpotInterruptionsPerHour is the chance that a spot instance is
 	// reclaimed in an hour. An assumption (0.5 %).
 	SpotInterruptionsPerHour float64
@@ -119,7 +139,7 @@ const DefaultColdPenaltySeconds = 300
 
 // DefaultOptions are the assumptions the README's figures use.
 func DefaultOptions(price func(string) (float64, error), spotRatio float64) Options {
-	return Options{BootSeconds: 180, SpotInterruptionsPerHour: 0.005, HourlyPrice: price, SpotRatio: spotRatio,
+	return Options{BootSeconds: 180, InServiceSeconds: 45, SpotInterruptionsPerHour: 0.005, HourlyPrice: price, SpotRatio: spotRatio,
 		ColdPenaltySeconds: map[string]int{"builders": DefaultColdPenaltySeconds}, RetryInterrupted: true,
 		WorkingHours: SampleWorkingHours}
 }
@@ -173,6 +193,10 @@ type StackResult struct {
 	// InterruptedJobs were stopped by a spot interruption (killedJobs
 	// counts only what a scale-in killed).
 	InterruptedJobs int `json:"interruptedJobs"`
+	// The month's on-demand hours and spot hours, each priced on demand:
+	// the cost at any spot price ratio (Result.CostAt) without a replay.
+	OnDemandUSD       float64 `json:"onDemandUSD"`
+	SpotAtOnDemandUSD float64 `json:"spotAtOnDemandUSD"`
 }
 
 // QueueResult is what the jobs of one queue saw. A job that never started
@@ -190,6 +214,9 @@ type QueueResult struct {
 	UnservedJobs    int   `json:"unservedJobs"`
 	InterruptedJobs int   `json:"interruptedJobs"`
 	RetriedJobs     int   `json:"retriedJobs"`
+	// FailedRuns are runs that failed and that a retry rule ran again
+	// (Job.Retries): each paid for, each rerun waited again.
+	FailedRuns int `json:"failedRuns"`
 }
 
 // Waits are the mean and 95th percentile of some jobs' waits.
@@ -211,6 +238,7 @@ type instance struct {
 	stack             int
 	az                int
 	launched, readyAt int
+	inServiceAt       int // when the ASG counts it InService
 	spot              bool
 	job               *queued // running job, or nil
 	jobEnd, idleSince int
@@ -221,9 +249,11 @@ type instance struct {
 }
 
 type queued struct {
-	job     Job
-	killed  int // times it was killed and put back
-	started bool
+	job         Job
+	killed      int  // times it was killed and put back
+	waiting     bool // runnable and on its queue, without an agent
+	readyAt     int  // when it last became runnable: its wait counts from here
+	retriesLeft int  // automatic retries of a failure still to come
 }
 
 type group struct {
@@ -296,7 +326,8 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				az = z
 			}
 		}
-		insts = append(insts, &instance{id: nextID, stack: g, az: az, launched: t, readyAt: t + opts.BootSeconds, spot: spot, done: map[string]bool{}, idleSince: t + opts.BootSeconds})
+		insts = append(insts, &instance{id: nextID, stack: g, az: az, launched: t, readyAt: t + opts.BootSeconds,
+			inServiceAt: t + min(opts.InServiceSeconds, opts.BootSeconds), spot: spot, done: map[string]bool{}, idleSince: t + opts.BootSeconds})
 		nextID++
 	}
 	// The replay starts in a steady state: MinSize instances are up,
@@ -315,10 +346,14 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 	killedQ := map[string]int{}
 	interruptedQ := map[string]int{}
 	retriedQ := map[string]int{}
-	requeue := func(j *queued) {
+	failedQ := map[string]int{}
+	// requeue puts a job back at the front of its queue (a retry of a job
+	// an agent lost); it waits again from now.
+	requeue := func(j *queued, t int) {
+		j.waiting, j.readyAt = true, t
 		queues[j.job.Queue] = append([]*queued{j}, queues[j.job.Queue]...)
 	}
-	kill := func(in *instance) {
+	kill := func(in *instance, t int) {
 		if in.job == nil {
 			return
 		}
@@ -327,10 +362,10 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		in.job.killed++
 		// A job killed by a scale-in is retried: back to the front of its
 		// queue.
-		requeue(in.job)
+		requeue(in.job, t)
 		in.job = nil
 	}
-	interrupt := func(in *instance) {
+	interrupt := func(in *instance, t int) {
 		if in.job == nil {
 			return
 		}
@@ -339,7 +374,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		if opts.RetryInterrupted {
 			retriedQ[in.job.job.Queue]++
 			in.job.killed++
-			requeue(in.job)
+			requeue(in.job, t)
 		}
 		in.job = nil
 	}
@@ -361,10 +396,21 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		}
 		return n
 	}
-	online := func(g, t int) int {
+	// agents are the queue's registered agents, of every stack serving it:
+	// Buildkite's metrics count them per queue, not per group.
+	agents := func(queue string, t int) int {
 		n := 0
 		for _, in := range insts {
-			if !in.gone && in.stack == g && !in.stopping && t >= in.readyAt {
+			if !in.gone && !in.stopping && t >= in.readyAt && groups[in.stack].stack.Queue == queue {
+				n++
+			}
+		}
+		return n
+	}
+	inService := func(g, t int) int {
+		n := 0
+		for _, in := range insts {
+			if !in.gone && in.stack == g && t >= in.inServiceAt {
 				n++
 			}
 		}
@@ -378,7 +424,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		// Forget terminated instances: every scan below is per live one.
 		insts = slices.DeleteFunc(insts, func(in *instance) bool { return in.gone })
 		for next < len(jobs) && jobs[next].Created <= t {
-			j := &queued{job: jobs[next]}
+			j := &queued{job: jobs[next], retriesLeft: jobs[next].Retries}
 			all = append(all, j)
 			pending = append(pending, j)
 			next++
@@ -386,6 +432,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		clear(waitingOn)
 		pending = slices.DeleteFunc(pending, func(j *queued) bool {
 			if j.job.Start <= t {
+				j.waiting, j.readyAt = true, j.job.Start
 				queues[j.job.Queue] = append(queues[j.job.Queue], j)
 				return true
 			}
@@ -414,21 +461,30 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				g.spotSeconds += tick
 			}
 			if in.job != nil && t >= in.jobEnd {
-				in.done[in.job.job.Queue] = true
+				j := in.job
+				in.done[j.job.Queue] = true
 				in.job = nil
 				in.idleSince = t
+				// A failure a retry rule catches: Buildkite makes a new job,
+				// which joins the back of the queue and waits again.
+				if j.retriesLeft > 0 {
+					j.retriesLeft--
+					failedQ[j.job.Queue]++
+					j.waiting, j.readyAt = true, t
+					queues[j.job.Queue] = append(queues[j.job.Queue], j)
+				}
 			}
 			s := g.stack
 			// Spot: a notice at random, then the end two minutes later.
-			if in.spot && !in.stopping && chance(in.id, t, opts.SpotInterruptionsPerHour*spotInterruptionFactor(s.SpotAllocationStrategy)*float64(tick)/3600) {
+			if in.spot && !in.stopping && chance(opts.Seed, in.id, t, opts.SpotInterruptionsPerHour*spotInterruptionFactor(s.SpotAllocationStrategy)*float64(tick)/3600) {
 				in.stopping, in.reclaimAt = true, t+spotNotice
 			}
 			if in.stopping {
 				if in.job != nil && t >= in.reclaimAt-spotNotice+spotSigquit {
-					interrupt(in) // SIGQUIT: the job ends with agent_stop
+					interrupt(in, t) // SIGQUIT: the job ends with agent_stop
 				}
 				if t >= in.reclaimAt {
-					interrupt(in)
+					interrupt(in, t)
 					in.gone = true // the ASG launches a replacement below
 				}
 				continue
@@ -463,18 +519,20 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				if !s.HasScaler() {
 					continue
 				}
-				want := DesiredCount(s, len(queues[s.Queue]), waitingOn[s.Queue], running(s.Queue), online(gi, t), len(alive(gi)))
-				want = max(g.minSize, min(s.MaxSize, want))
+				asg := ASG{Desired: g.desired, InService: inService(gi, t), MinSize: g.minSize, MaxSize: s.MaxSize}
+				want := DesiredCount(s, Metrics{Scheduled: len(queues[s.Queue]), Running: running(s.Queue),
+					Waiting: waitingOn[s.Queue], TotalAgents: agents(s.Queue, t)}, asg)
+				change := Decide(want, asg)
 				switch {
-				case want > g.desired && t-g.lastOut >= s.ScaleOutCooldown:
-					// scaler.go scaleOut: the step times ScaleOutFactor,
+				case change > 0 && t-g.lastOut >= s.ScaleOutCooldown:
+					// scaler.go scaleOut: the change times ScaleOutFactor,
 					// rounded up, within MaxSize.
-					step := want - g.desired
+					step := change
 					if s.ScaleOutFactor > 0 {
 						step = int(math.Ceil(float64(step) * s.ScaleOutFactor))
 					}
 					g.desired, g.lastOut = min(s.MaxSize, g.desired+step), t
-				case want < g.desired && (!s.DisableScaleIn || s.ElasticCIMode) && t-g.lastIn >= s.ScaleInCooldown:
+				case change < 0 && (!s.DisableScaleIn || s.ElasticCIMode) && t-g.lastIn >= s.ScaleInCooldown:
 					// scaler.go scaleIn: DisableScaleIn stops it unless in
 					// Elastic CI mode; the cooldown counts from the last
 					// scale-in. It lowers the desired capacity, and the ASG
@@ -510,7 +568,7 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 				if victim == nil {
 					break // protected instances: the ASG terminates none
 				}
-				kill(victim)
+				kill(victim, t)
 				victim.gone = true
 				live = alive(gi)
 			}
@@ -537,13 +595,13 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 					duration += opts.ColdPenaltySeconds[queue]
 				}
 				taker.job, taker.jobEnd = j, t+duration
-				if !j.started {
-					j.started = true
-					waits[queue] = append(waits[queue], waitAt{float64(t - j.job.Start), j.job.Start})
-					ran[queue]++
-					if taker.done[queue] {
-						warm[queue]++
-					}
+				// Every run waits: a retry's second wait counts like the
+				// first.
+				j.waiting = false
+				waits[queue] = append(waits[queue], waitAt{float64(t - j.readyAt), j.readyAt})
+				ran[queue]++
+				if taker.done[queue] {
+					warm[queue]++
 				}
 			}
 			queues[queue] = waiting
@@ -560,16 +618,17 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 		onDemand := g.instanceSeconds - g.spotSeconds
 		monthly := (onDemand + g.spotSeconds*opts.SpotRatio) / 3600 * price * scale
 		res.Stacks = append(res.Stacks, StackResult{Name: g.stack.Name, Queue: g.stack.Queue, KilledJobs: g.killed,
-			MonthlyCostUSD: round2(monthly), InterruptedJobs: g.interrupted})
+			MonthlyCostUSD: round2(monthly), InterruptedJobs: g.interrupted,
+			OnDemandUSD: onDemand / 3600 * price * scale, SpotAtOnDemandUSD: g.spotSeconds / 3600 * price * scale})
 		res.TotalMonthlyCostUSD += monthly
 	}
 	res.TotalMonthlyCostUSD = round2(res.TotalMonthlyCostUSD)
-	// A job that never started waited until the end of the replay.
+	// A job still waiting at the end waited until then.
 	unserved := map[string]int{}
 	for _, j := range all {
-		if !j.started {
+		if j.waiting {
 			unserved[j.job.Queue]++
-			waits[j.job.Queue] = append(waits[j.job.Queue], waitAt{float64(end - j.job.Start), j.job.Start})
+			waits[j.job.Queue] = append(waits[j.job.Queue], waitAt{float64(end - j.readyAt), j.readyAt})
 		}
 	}
 	var names []string
@@ -578,7 +637,8 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 	}
 	sort.Strings(names)
 	for _, q := range names {
-		r := QueueResult{Queue: q, KilledJobs: killedQ[q], UnservedJobs: unserved[q], InterruptedJobs: interruptedQ[q], RetriedJobs: retriedQ[q]}
+		r := QueueResult{Queue: q, KilledJobs: killedQ[q], UnservedJobs: unserved[q], InterruptedJobs: interruptedQ[q], RetriedJobs: retriedQ[q],
+			FailedRuns: failedQ[q]}
 		if ran[q] > 0 {
 			r.WarmBuildShare = round2(float64(warm[q]) / float64(ran[q]))
 		}
@@ -598,6 +658,15 @@ func Simulate(stacks []Stack, jobs []Job, opts Options) (Result, error) {
 	return res, nil
 }
 
+// CostAt is the month's cost with spot hours at spotRatio of on demand.
+func (r Result) CostAt(spotRatio float64) float64 {
+	total := 0.0
+	for _, s := range r.Stacks {
+		total += s.OnDemandUSD + s.SpotAtOnDemandUSD*spotRatio
+	}
+	return round2(total)
+}
+
 // waitAt is one job's wait and when it was scheduled.
 type waitAt struct {
 	wait float64
@@ -609,24 +678,87 @@ func waitsOf(xs []float64) Waits {
 	return Waits{Jobs: len(xs), MeanWaitSeconds: mean, P95WaitSeconds: p95}
 }
 
-// DesiredCount is the scaler's count of instances a stack needs
-// (scaling_calculator.go, 1.12.0): scheduled and running jobs, and the
-// waiting ones with ScaleOutForWaitingJobs, one agent per instance; then
-// InstanceBuffer, only while some job needs an agent (scaler.go); then the
-// availability boost: one more while fewer than half of the live instances
-// have an agent online (booted and registered).
-func DesiredCount(s Stack, scheduled, waiting, running, online, live int) int {
-	want := scheduled + running
-	if s.ScaleOutForWaitingJobs {
-		want += waiting
+// Metrics are what the scaler reads from Buildkite's agent metrics for
+// its queue (buildkite.AgentMetrics, 1.12.0): jobs scheduled (runnable, no
+// agent yet), running, and waiting (behind a wait or block step, or on
+// another job), and the queue's registered agents, whichever stack runs
+// them.
+type Metrics struct {
+	Scheduled, Running, Waiting, TotalAgents int
+}
+
+// ASG is what the scaler reads of its group (asg.go Describe, 1.12.0):
+// the desired capacity, the instances InService (ActualCount; a Pending
+// one is not counted), and the group's bounds.
+type ASG struct {
+	Desired, InService, MinSize, MaxSize int
+}
+
+// availabilityThreshold is AVAILABILITY_THRESHOLD's default (lambda/main.go
+// 1.12.0: EnvFloat("AVAILABILITY_THRESHOLD", 0.5)); the template passes
+// none.
+const availabilityThreshold = 0.5
+
+// DesiredCount is the instance count the scaler sets, as 1.12.0 computes
+// it, one agent per instance:
+//
+//   - scaling_calculator.go DesiredCount: agents required are the scheduled
+//     jobs plus the running ones, or plus the waiting ones instead when
+//     ScaleOutForWaitingJobs is on and more wait than run; the availability
+//     is the queue's agents over the instances InService (the desired
+//     count while none is); below 50 %, with jobs to run, and only when
+//     the group has converged (InService == desired), it sets at least
+//     desired + 1 (1 from 0).
+//   - scaler.go Run: then a buffer, when any job is scheduled, running or
+//     waiting, of ceil(jobs counted / agents per instance), at most
+//     InstanceBuffer, where jobs counted are scheduled and running, and
+//     waiting ones with ScaleOutForWaitingJobs; then MaxSize and MinSize.
+func DesiredCount(s Stack, m Metrics, g ASG) int {
+	required := m.Scheduled
+	if s.ScaleOutForWaitingJobs && m.Waiting > m.Running {
+		required += m.Waiting
+	} else {
+		required += m.Running
 	}
-	if want > 0 {
-		want += s.InstanceBuffer
-		if live > 0 && online*2 < live {
-			want++
+	desired := required // perInstance: ceil(required / 1)
+	instances := g.InService
+	if instances == 0 {
+		instances = g.Desired
+	}
+	availability := 1.0
+	if instances > 0 {
+		availability = float64(m.TotalAgents) / float64(instances)
+	}
+	if required > 0 && availability < availabilityThreshold && g.InService == g.Desired {
+		desired = max(desired, g.Desired+1)
+	}
+	if m.Scheduled > 0 || m.Running > 0 || m.Waiting > 0 {
+		counted := m.Scheduled + m.Running
+		if s.ScaleOutForWaitingJobs {
+			counted += m.Waiting
 		}
+		desired += min(counted, s.InstanceBuffer)
 	}
-	return want
+	return max(g.MinSize, min(g.MaxSize, desired))
+}
+
+// Decide is what the scaler does with DesiredCount (scaler.go Run,
+// 1.12.0): it scales out when the count exceeds both the instances
+// InService (the desired count while none is) and the desired capacity;
+// it scales in when the count is below the desired capacity; otherwise it
+// leaves the group alone. Cooldowns and DisableScaleIn are the caller's.
+func Decide(desired int, g ASG) (change int) {
+	instances := g.InService
+	if instances == 0 {
+		instances = g.Desired
+	}
+	switch {
+	case desired > instances && desired > g.Desired:
+		return desired - g.Desired
+	case desired < g.Desired:
+		return desired - g.Desired
+	}
+	return 0
 }
 
 // asgVictim picks the instance the ASG terminates when desired capacity
@@ -663,12 +795,12 @@ func asgVictim(live []*instance, protected bool, t int) *instance {
 	return best
 }
 
-// chance is a deterministic coin with probability p for (id, t).
-func chance(id, t int, p float64) bool {
+// chance is a deterministic coin with probability p for (seed, id, t).
+func chance(seed, id, t int, p float64) bool {
 	if p <= 0 {
 		return false
 	}
-	h := uint64(id)*0x9E3779B97F4A7C15 ^ uint64(t)*0xBF58476D1CE4E5B9
+	h := uint64(id)*0x9E3779B97F4A7C15 ^ uint64(t)*0xBF58476D1CE4E5B9 ^ uint64(seed)*0xD6E8FEB86659FD93
 	h ^= h >> 31
 	h *= 0x94D049BB133111EB
 	h ^= h >> 29
@@ -693,8 +825,10 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // ParseTrace reads a CSV trace: start_seconds,queue,duration_seconds and,
 // optionally, created_seconds (when the job was made, if it then waited on
-// another job until start_seconds).
+// another job or a block step until start_seconds) and retries (how many
+// times it fails and a retry rule runs it again).
 func ParseTrace(text string) ([]Job, error) {
+	const want = "start_seconds,queue,duration_seconds[,created_seconds[,retries]]"
 	var jobs []Job
 	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		line = strings.TrimSpace(line)
@@ -702,19 +836,24 @@ func ParseTrace(text string) ([]Job, error) {
 			continue
 		}
 		f := strings.Split(line, ",")
-		if len(f) != 3 && len(f) != 4 {
-			return nil, fmt.Errorf("trace line %d: want start_seconds,queue,duration_seconds[,created_seconds], got %q", i+1, line)
+		if len(f) < 3 || len(f) > 5 {
+			return nil, fmt.Errorf("trace line %d: want %s, got %q", i+1, want, line)
 		}
 		start, err1 := strconv.Atoi(f[0])
 		dur, err2 := strconv.Atoi(f[2])
 		created, err3 := start, error(nil)
-		if len(f) == 4 {
+		if len(f) >= 4 {
 			created, err3 = strconv.Atoi(f[3])
 		}
-		if err1 != nil || err2 != nil || err3 != nil || start < 0 || dur <= 0 || f[1] == "" || created < 0 || created > start {
-			return nil, fmt.Errorf("trace line %d: %q is not start_seconds,queue,duration_seconds[,created_seconds] (created at or before start)", i+1, line)
+		retries, err4 := 0, error(nil)
+		if len(f) == 5 {
+			retries, err4 = strconv.Atoi(f[4])
 		}
-		jobs = append(jobs, Job{Start: start, Queue: f[1], Duration: dur, Created: created})
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || start < 0 || dur <= 0 || f[1] == "" ||
+			created < 0 || created > start || retries < 0 {
+			return nil, fmt.Errorf("trace line %d: %q is not %s (created at or before start, retries 0 or more)", i+1, line, want)
+		}
+		jobs = append(jobs, Job{Start: start, Queue: f[1], Duration: dur, Created: created, Retries: retries})
 	}
 	return jobs, nil
 }

@@ -158,38 +158,40 @@ func TestProductionOnTheSampleTrace(t *testing.T) {
 	}
 }
 
-// Issue 21's bar, on both shipped traces: prod's settings keep the p95
-// wait in working hours at 60 s or less on default and builders, cost no
-// more than the settings before them (docs/fleet/candidates.json's first
-// candidate), kill no job, and retry every spot interruption.
-func TestProductionMeetsTheWaitAtTodaysCost(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "docs", "fleet", "candidates.json"))
+// Issue 29's bar: over every shipped trace and the whole sweep (boots of
+// 3 to 5 minutes, spot at 40 to 60 % of on demand, five months of spot
+// interruptions), prod's settings keep the worst working-hours p95 wait of
+// the default and builders queues at 60 s or less, kill and strand no job,
+// and no other candidate that does so costs less in its worst case. The
+// figures are docs/fleet/compare.json's, which cmd/fleet's
+// TestTheREADMEsComparisonIsCurrent checks against a fresh sweep of prod.
+// They also say what the wait costs: more than the settings before.
+func TestProductionMeetsTheWaitInTheWorstCase(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "docs", "fleet", "compare.json"))
 	require.NoError(t, err)
-	var candidates []struct {
-		Name string
-		Set  map[string]string
+	var doc struct{ Rows []fleet.Outcome }
+	var names struct {
+		Rows []struct{ Name string }
 	}
-	require.NoError(t, json.Unmarshal(raw, &candidates))
-	require.Equal(t, "before", candidates[0].Name)
-	for name, csv := range map[string]string{"sample": fleet.SampleCSV, "bursty": fleet.BurstyCSV} {
-		t.Run(name, func(t *testing.T) {
-			jobs, err := fleet.ParseTrace(csv)
-			require.NoError(t, err)
-			before, err := fleet.Simulate(prodStacks(t, candidates[0].Set), jobs, prodPrices())
-			require.NoError(t, err)
-			prod, err := fleet.Simulate(prodStacks(t, nil), jobs, prodPrices())
-			require.NoError(t, err)
-			assert.LessOrEqual(t, prod.TotalMonthlyCostUSD, before.TotalMonthlyCostUSD)
-			for _, q := range prod.Queues {
-				if q.Queue == "default" || q.Queue == "builders" {
-					assert.LessOrEqual(t, q.WorkingHours.P95WaitSeconds, 60.0, "%s p95 in working hours", q.Queue)
-				}
-				assert.Zero(t, q.KilledJobs, q.Queue)
-				assert.Equal(t, q.InterruptedJobs, q.RetriedJobs, q.Queue)
-				assert.Zero(t, q.UnservedJobs, q.Queue)
-			}
-		})
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.NoError(t, json.Unmarshal(raw, &names))
+	byName := map[string]fleet.Outcome{}
+	for i, r := range names.Rows {
+		byName[r.Name] = doc.Rows[i]
 	}
+	prod, ok := byName["chosen (prod)"]
+	require.True(t, ok, "docs/fleet/compare.json has the row chosen (prod)")
+	assert.Equal(t, 135, prod.Runs, "3 traces x 3 boots x 5 seeds x 3 spot ratios")
+	assert.LessOrEqual(t, prod.WorstWorkingP95, 60.0)
+	assert.Zero(t, prod.MostKilledJobs)
+	assert.Zero(t, prod.MostUnservedJobs)
+	for name, o := range byName {
+		if o.WorstWorkingP95 <= 60 {
+			assert.GreaterOrEqual(t, o.WorstMonthlyCostUSD, prod.WorstMonthlyCostUSD, "%s meets the wait for less", name)
+		}
+	}
+	assert.Greater(t, prod.WorstMonthlyCostUSD, byName["before"].WorstMonthlyCostUSD,
+		"the README says 60 s costs more than before; if it no longer does, say so")
 }
 
 func TestSampleTraceFileIsTheGenerator(t *testing.T) {
@@ -197,6 +199,7 @@ func TestSampleTraceFileIsTheGenerator(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fleet.FormatTrace(fleet.SampleTrace()), string(raw), "regenerate sample-trace.csv from SampleTrace")
 	assert.Equal(t, fleet.FormatTrace(fleet.BurstyTrace()), fleet.BurstyCSV, "regenerate bursty-trace.csv from BurstyTrace")
+	assert.Equal(t, fleet.FormatTrace(fleet.BusyTrace()), fleet.BusyCSV, "regenerate busy-trace.csv from BusyTrace")
 	jobs, err := fleet.ParseTrace(string(raw))
 	require.NoError(t, err)
 	assert.Len(t, jobs, len(fleet.SampleTrace()))
@@ -238,34 +241,64 @@ func TestAnUnservedJobCountsAsWaiting(t *testing.T) {
 	assert.Greater(t, q.P95WaitSeconds, 3600.0, "it waited the whole replay")
 }
 
-// Defects 2 and 5 (scaler.go, scaling_calculator.go 1.12.0): the count of
-// instances the scaler wants. InstanceBuffer only while some job needs an
-// agent; waiting jobs only with ScaleOutForWaitingJobs; the availability
-// boost while fewer than half the live instances have an agent online.
+// The scaler's arithmetic, row by row as buildkite-agent-scaler 1.12.0
+// writes it (scaler/scaling_calculator.go DesiredCount; scaler/scaler.go
+// Run, the proportional buffer and the MinSize/MaxSize caps, then the
+// decision; lambda/main.go, AVAILABILITY_THRESHOLD 0.5). One agent per
+// instance, as every stack here runs.
 func TestTheScalersCount(t *testing.T) {
 	s := stack("s", "q", 0, 10)
 	buffered := s
-	buffered.InstanceBuffer = 1
+	buffered.InstanceBuffer = 2
 	forWaiting := s
 	forWaiting.ScaleOutForWaitingJobs = true
+	forWaitingBuffered := forWaiting
+	forWaitingBuffered.InstanceBuffer = 3
+	asg := func(desired, inService int) fleet.ASG {
+		return fleet.ASG{Desired: desired, InService: inService, MinSize: 0, MaxSize: 10}
+	}
 	tests := []struct {
-		name                                      string
-		s                                         fleet.Stack
-		scheduled, waiting, running, online, live int
-		want                                      int
+		name   string
+		s      fleet.Stack
+		m      fleet.Metrics
+		g      fleet.ASG
+		want   int
+		change int
 	}{
-		{"nothing to do", s, 0, 0, 0, 0, 0, 0},
-		{"a buffer with no job adds nothing", buffered, 0, 0, 0, 0, 0, 0},
-		{"a buffer while a job runs", buffered, 0, 0, 1, 1, 1, 2},
-		{"scheduled and running", s, 2, 0, 3, 3, 3, 5},
-		{"waiting jobs are not counted by default", s, 0, 4, 0, 0, 0, 0},
-		{"waiting jobs counted with ScaleOutForWaitingJobs", forWaiting, 0, 4, 0, 0, 0, 4},
-		{"the availability boost: 1 of 4 online", s, 4, 0, 0, 1, 4, 5},
-		{"no boost at half online", s, 4, 0, 0, 2, 4, 4},
+		{"nothing to do", s, fleet.Metrics{}, asg(0, 0), 0, 0},
+		{"scheduled plus running", s, fleet.Metrics{Scheduled: 2, Running: 3, TotalAgents: 3}, asg(3, 3), 5, 2},
+		// scaling_calculator.go: waiting jobs replace running ones, only
+		// when more wait than run, and only with includeWaiting.
+		{"waiting jobs are not counted by default", s, fleet.Metrics{Waiting: 4}, asg(0, 0), 0, 0},
+		{"waiting replace running when more wait", forWaiting, fleet.Metrics{Scheduled: 1, Running: 2, Waiting: 4, TotalAgents: 2}, asg(2, 2), 5, 3},
+		{"waiting are not added to running", forWaiting, fleet.Metrics{Running: 4, Waiting: 3, TotalAgents: 4}, asg(4, 4), 4, 0},
+		// scaler.go Run: the buffer is ceil(jobs / agents per instance), at
+		// most InstanceBuffer, and only while some job exists.
+		{"a buffer with no job adds nothing", buffered, fleet.Metrics{}, asg(0, 0), 0, 0},
+		{"one job, a buffer of one", buffered, fleet.Metrics{Running: 1, TotalAgents: 1}, asg(1, 1), 2, 1},
+		{"many jobs, the whole buffer", buffered, fleet.Metrics{Scheduled: 5, TotalAgents: 0}, asg(0, 0), 7, 7},
+		{"the buffer counts waiting jobs with ScaleOutForWaitingJobs", forWaitingBuffered, fleet.Metrics{Running: 3, Waiting: 2, TotalAgents: 3}, asg(3, 3), 6, 3},
+		{"a waiting job alone triggers no buffer without ScaleOutForWaitingJobs", buffered, fleet.Metrics{Waiting: 2}, asg(0, 0), 0, 0},
+		// The availability boost: agents over InService below 50 %, with
+		// jobs, and only once InService == desired; then desired + 1.
+		{"boost: 1 agent on 4 instances", s, fleet.Metrics{Scheduled: 3, Running: 1, TotalAgents: 1}, asg(4, 4), 5, 1},
+		{"boost from 0 is 1", s, fleet.Metrics{Scheduled: 0, Running: 1, TotalAgents: 0}, asg(0, 0), 1, 1},
+		{"no boost at half", s, fleet.Metrics{Scheduled: 2, Running: 2, TotalAgents: 2}, asg(4, 4), 4, 0},
+		{"no boost while the group converges", s, fleet.Metrics{Scheduled: 4, TotalAgents: 0}, asg(4, 2), 4, 0},
+		{"no boost without a job", s, fleet.Metrics{TotalAgents: 0}, asg(2, 2), 0, -2},
+		{"agents of another stack on the queue hold the boost off", s, fleet.Metrics{Scheduled: 2, TotalAgents: 1}, asg(2, 1), 2, 0},
+		// The decision: out only above both InService and desired.
+		{"no scale-out while InService already exceeds the count", s, fleet.Metrics{Scheduled: 3, TotalAgents: 4}, fleet.ASG{Desired: 2, InService: 4, MaxSize: 10}, 3, 0},
+		{"InService 0 reads as the desired count, and no boost until it converges", s, fleet.Metrics{Scheduled: 3}, fleet.ASG{Desired: 3, InService: 0, MaxSize: 10}, 3, 0},
+		{"in: below the desired count", s, fleet.Metrics{Running: 1, TotalAgents: 3}, asg(3, 3), 1, -2},
+		{"capped at MaxSize", s, fleet.Metrics{Scheduled: 40}, fleet.ASG{MaxSize: 10}, 10, 10},
+		{"raised to MinSize", s, fleet.Metrics{}, fleet.ASG{Desired: 2, InService: 2, MinSize: 2, MaxSize: 10}, 2, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, fleet.DesiredCount(tt.s, tt.scheduled, tt.waiting, tt.running, tt.online, tt.live))
+			got := fleet.DesiredCount(tt.s, tt.m, tt.g)
+			assert.Equal(t, tt.want, got, "desired count")
+			assert.Equal(t, tt.change, fleet.Decide(got, tt.g), "change to the desired capacity")
 		})
 	}
 }
@@ -381,4 +414,67 @@ func TestScaleOutFactor(t *testing.T) {
 	s.ScaleOutFactor = 0.5
 	half := simulate(t, []fleet.Stack{s}, jobs).Queues[0].P95WaitSeconds
 	assert.Greater(t, half, whole+250, "two jobs wait out the cooldown")
+}
+
+// Issue 29, item 6: a job that fails and is retried waits again, and its
+// failed run is paid for.
+func TestARetriedJobWaitsAgainAndPays(t *testing.T) {
+	s := stack("s", "q", 0, 1)
+	once := simulate(t, []fleet.Stack{s}, []fleet.Job{{Start: 0, Duration: 600, Queue: "q"}})
+	retried := simulate(t, []fleet.Stack{s}, []fleet.Job{{Start: 0, Duration: 600, Queue: "q", Retries: 1}})
+	q := retried.Queues[0]
+	assert.Equal(t, 1, q.FailedRuns)
+	assert.Equal(t, 2, q.WorkingHours.Jobs+q.OffHours.Jobs, "two runs, two waits")
+	assert.Greater(t, retried.TotalMonthlyCostUSD, once.TotalMonthlyCostUSD, "the failed run's time is paid for")
+}
+
+// Issue 29, item 4: a job behind a block step counts as waiting; with
+// ScaleOutForWaitingJobs the scaler boots an agent for it, which idles out
+// and is booted again, over and over, until someone unblocks it: the job
+// finds an agent, and the churn is paid for.
+func TestABlockStepBootsAnAgentThatIdlesOut(t *testing.T) {
+	jobs := []fleet.Job{{Created: 3600, Start: 3600 + 2*3600, Duration: 300, Queue: "q"}}
+	s := stack("s", "q", 0, 5)
+	plain := simulate(t, []fleet.Stack{s}, jobs)
+	s.ScaleOutForWaitingJobs = true
+	eager := simulate(t, []fleet.Stack{s}, jobs)
+	assert.Greater(t, eager.TotalMonthlyCostUSD, plain.TotalMonthlyCostUSD, "instances booted for a blocked job")
+	assert.Greater(t, eager.TotalMonthlyCostUSD, 3*plain.TotalMonthlyCostUSD, "two hours of boot, idle, terminate")
+	assert.Less(t, eager.Queues[0].P95WaitSeconds, plain.Queues[0].P95WaitSeconds, "an agent is up when it is unblocked")
+}
+
+// Issue 29, item 2: the seed is one possible month of spot interruptions;
+// another seed draws another.
+func TestEachSeedIsAnotherMonth(t *testing.T) {
+	s := stack("s", "q", 2, 2)
+	s.OnDemandPercentage = 0
+	var jobs []fleet.Job
+	for i := range 2000 {
+		jobs = append(jobs, fleet.Job{Start: i * 600, Duration: 590, Queue: "q"})
+	}
+	interrupted := map[int]bool{}
+	for seed := 1; seed <= 4; seed++ {
+		opts := options()
+		opts.Seed, opts.SpotInterruptionsPerHour = seed, 0.05
+		res, err := fleet.Simulate([]fleet.Stack{s}, jobs, opts)
+		require.NoError(t, err)
+		interrupted[res.Queues[0].InterruptedJobs] = true
+	}
+	assert.Greater(t, len(interrupted), 1, "four seeds, one outcome: the seed is not used")
+}
+
+// Issue 29, item 2: a sweep reports the worst run and the median, and a
+// longer boot is what makes the worst.
+func TestTheSweepReportsTheWorstRun(t *testing.T) {
+	jobs := []fleet.Job{{Start: 15 * 3600, Duration: 300, Queue: "q"}} // a Monday, in working hours
+	sweep := fleet.Sweep{BootSeconds: []int{180, 300}, SpotRatios: []float64{0.4, 0.6}, Seeds: 2}
+	out, err := fleet.RunSweep([]fleet.Stack{stack("s", "q", 0, 1)}, []fleet.Trace{{Name: "t", Jobs: jobs}}, options(), sweep, []string{"q"})
+	require.NoError(t, err)
+	assert.Equal(t, 8, out.Runs)
+	assert.Contains(t, out.WorstRun, "boot 300 s")
+	assert.InDelta(t, 310, out.WorstWorkingP95, 10)
+	assert.Less(t, out.MedianWorkingP95, out.WorstWorkingP95+1)
+	assert.GreaterOrEqual(t, out.WorstMonthlyCostUSD, out.MedianMonthlyCostUSD)
+	_, err = fleet.RunSweep(nil, nil, options(), fleet.Sweep{}, nil)
+	assert.Error(t, err, "an empty sweep")
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -59,11 +60,21 @@ func SampleTrace() []Job {
 }
 
 // FormatTrace writes jobs as the CSV ParseTrace reads.
+// The retries column is written only when some job has one.
 func FormatTrace(jobs []Job) string {
+	retries := slices.ContainsFunc(jobs, func(j Job) bool { return j.Retries > 0 })
 	var b strings.Builder
-	b.WriteString("start_seconds,queue,duration_seconds,created_seconds\n")
+	b.WriteString("start_seconds,queue,duration_seconds,created_seconds")
+	if retries {
+		b.WriteString(",retries")
+	}
+	b.WriteString("\n")
 	for _, j := range jobs {
-		fmt.Fprintf(&b, "%d,%s,%d,%d\n", j.Start, j.Queue, j.Duration, j.Created)
+		fmt.Fprintf(&b, "%d,%s,%d,%d", j.Start, j.Queue, j.Duration, j.Created)
+		if retries {
+			fmt.Fprintf(&b, ",%d", j.Retries)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
@@ -121,4 +132,59 @@ func BurstyTrace() []Job {
 	}
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Created < jobs[j].Created })
 	return jobs
+}
+
+// BusyCSV is the third trace the repository ships (busy-trace.csv),
+// written by BusyTrace.
+//
+//go:embed busy-trace.csv
+var BusyCSV string
+
+// BusyTrace is the bursty trace with what real CI adds to it, also
+// assumptions: every working day six merges to the main branch, each a
+// build and its tests and then a deploy job (5 minutes, default queue)
+// behind a block step that someone unblocks 10 to 110 minutes after the
+// tests finish (the job exists, waiting, from the build's start: the
+// scaler counts it as waiting); and one test job in twenty is flaky, fails
+// once and is retried by a retry rule.
+func BusyTrace() []Job {
+	jobs := BurstyTrace()
+	for i := range jobs {
+		if jobs[i].Queue == "default" && stableNumber("flaky", fmt.Sprint(i))%20 == 0 {
+			jobs[i].Retries = 1
+		}
+	}
+	const merges, deploySeconds = 6, 5 * 60
+	for day := range sampleDays {
+		if day%7 >= 5 {
+			continue
+		}
+		base := day * 86400
+		for i := range merges {
+			at := base + workdayStart + int(stableNumber("merge", fmt.Sprint(day), fmt.Sprint(i))%uint32(workdayLength))
+			jobs = append(jobs, Job{Start: at, Queue: "builders", Duration: buildSeconds, Created: at})
+			for k := range testJobsPerBuild {
+				jobs = append(jobs, Job{Start: at + buildSeconds, Queue: "default", Duration: testJobSeconds + 30*k, Created: at})
+			}
+			approval := 10*60 + int(stableNumber("approval", fmt.Sprint(day), fmt.Sprint(i))%uint32(100*60))
+			testsDone := at + buildSeconds + testJobSeconds + 30*(testJobsPerBuild-1)
+			jobs = append(jobs, Job{Start: testsDone + approval, Queue: "default", Duration: deploySeconds, Created: at})
+		}
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Created < jobs[j].Created })
+	return jobs
+}
+
+// ShippedTraces are the traces the repository ships, by the names
+// cmd/fleet -trace takes.
+var ShippedTraces = []string{"sample", "bursty", "busy"}
+
+// Shipped reads a shipped trace by name.
+func Shipped(name string) (Trace, error) {
+	text, ok := map[string]string{"sample": SampleCSV, "bursty": BurstyCSV, "busy": BusyCSV}[name]
+	if !ok {
+		return Trace{}, fmt.Errorf("no shipped trace %q (have %s)", name, strings.Join(ShippedTraces, ", "))
+	}
+	jobs, err := ParseTrace(text)
+	return Trace{Name: name, Jobs: jobs}, err
 }

@@ -67,6 +67,13 @@ func StacksOf(p *plan.Plan, version string, overrides map[string]string) ([]Stac
 			str(key, &v)
 			*dst = v == "true"
 		}
+		// One agent per instance: the simulator's instance runs one job,
+		// and the scaler's arithmetic here divides by one.
+		var perInstance int
+		num("AgentsPerInstance", &perInstance)
+		if perInstance != 1 {
+			errs = append(errs, fmt.Sprintf("%s.AgentsPerInstance is %d: the simulator models one agent per instance", name, perInstance))
+		}
 		var types string
 		str("BuildkiteQueue", &s.Queue)
 		str("InstanceTypes", &types)
