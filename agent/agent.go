@@ -76,7 +76,7 @@ const AllowNoPlugin = "^$"
 // BUILDKITE_BOOTSTRAP_PHASES and the other phase and checkout settings back
 // in (the guard refuses them too). The server's variables are those of
 // Buildkite's "Environment variables" reference; the rest are what the
-// deploy cluster's pipelines set (README, "On every pull request"). No
+// deploy cluster's pipelines set (docs/pipelines-and-roles.md). No
 // secret is among them: the deploy step reads the secrets stack's
 // passphrase and the GitHub token with `buildkite-agent secret get`
 // (scripts/ci-up), so a job whose environment carries one is refused.

@@ -30,6 +30,9 @@ deny_agent_stack_imdsv1 contains msg if {
 	msg := sprintf("agent stack %s must set IMDSv2Tokens=required; the template defaults to optional (checkov CKV_AWS_79)", [input.__name])
 }
 
+# Source: the template's default (t3.large) is not what the cost estimate
+# prices; every stack names its types, and each must have a price
+# (allowed_instance_types, generated from internal/cost/prices.csv).
 deny_agent_stack_instance_type contains msg if {
 	agent_stack
 	not input.parameters.InstanceTypes

@@ -103,7 +103,7 @@ use_pipeline_role() {
 read_buildkite_secret() {
   local name=$1 value
   if ! value=$(buildkite-agent secret get "$name") || [ -z "$value" ]; then
-    echo "No Buildkite secret $name for this job: create it in the deploy cluster's secrets, readable by this pipeline on main only (README, \"Where the secrets live\")." >&2
+    echo "No Buildkite secret $name for this job: create it in the deploy cluster's secrets, readable by this pipeline on main only (docs/secrets.md)." >&2
     return 1
   fi
   export "$name=$value"

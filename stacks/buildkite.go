@@ -8,7 +8,7 @@ import (
 )
 
 // BuildkiteSettings are the Buildkite settings the stack's trust rests on
-// (README, "On every pull request"): the default cluster with the test and
+// (docs/pipelines-and-roles.md): the default cluster with the test and
 // builder queues, the deploy cluster with its queue alone; this
 // repository's pipelines split between them; the release path's trigger
 // and artifact rules. The stack exports them (buildkiteSettings), nextSteps

@@ -181,7 +181,7 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, fmt.Errorf("read the stack %s of %s: %w", main, mainProject, err)
 	}
 	if details == nil || details.Value == nil {
-		return nil, fmt.Errorf("the stack %s of %s has no secretsNeeded output: set ci-infra:separateSecrets to true there (scripts/split-secrets moves an existing stack) and run scripts/ci-up, which updates the two stacks in order (README, \"From a laptop\")", main, mainProject)
+		return nil, fmt.Errorf("the stack %s of %s has no secretsNeeded output: set ci-infra:separateSecrets to true there (scripts/split-secrets moves an existing stack) and run scripts/ci-up, which updates the two stacks in order (docs/getting-started.md)", main, mainProject)
 	}
 	raw, err := json.Marshal(details.Value)
 	if err != nil {

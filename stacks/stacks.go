@@ -453,7 +453,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	}
 
 	// The seed's "min 1, max 2" builders, as two stacks on one queue
-	// (chosen with cmd/fleet; README "How the builders keep their cache"):
+	// (chosen with cmd/fleet; docs/decisions.md, "How the builders keep their cache"):
 	// a fixed baseline that keeps its warm cache, and burst capacity that
 	// leaves when idle. One group cannot do both: its scaler or its ASG
 	// would pick which builder goes, running job or warm cache included.

@@ -46,7 +46,7 @@ func TestProdAgentStacks(t *testing.T) {
 		{"agents-stack", map[string]string{
 			// Spot, retried by pipeline.yml's rules; booted while the build
 			// they wait on runs, and kept longer than a build takes
-			// (cmd/fleet -compare chose these: README, "What it costs").
+			// (cmd/fleet -compare chose these: docs/cost-and-capacity.md).
 			"BuildkiteQueue": "default", "MinSize": "0", "MaxSize": "40", "InstanceTypes": "c5.2xlarge",
 			"ScaleInIdlePeriod": "900", "OnDemandPercentage": "0", "ScaleOutForWaitingJobs": "true",
 			"ScaleOutCooldownPeriod": "0", "InstanceBuffer": "8",
@@ -293,19 +293,19 @@ func TestProdDockerHubCredentials(t *testing.T) {
 	assert.ErrorContains(t, err, "ci-infra:dockerHubPassword: is needed while dockerHubLogin is true")
 }
 
-// TestREADMEListsEveryOutput keeps the README's list of stack outputs equal
+// TestTheDocsListEveryOutput keeps docs/what-it-builds.md's list of stack outputs equal
 // to what prod exports: an operator reads it to find an ARN or a next step.
-func TestREADMEListsEveryOutput(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "README.md"))
+func TestTheDocsListEveryOutput(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "docs", "what-it-builds.md"))
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(raw), "Stack outputs: ")
-	require.True(t, ok, "README.md has a paragraph starting \"Stack outputs: \"")
+	require.True(t, ok, "docs/what-it-builds.md has a paragraph starting \"Stack outputs: \"")
 	paragraph, _, _ := strings.Cut(rest, "(a stacks test")
 	var listed []string
 	for _, name := range regexp.MustCompile("`([A-Za-z]+)`").FindAllStringSubmatch(paragraph, -1) {
 		listed = append(listed, name[1])
 	}
-	assert.ElementsMatch(t, slices.Collect(maps.Keys(prodPlan(t).Outputs)), listed, "README.md's \"Stack outputs\" paragraph")
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(prodPlan(t).Outputs)), listed, "docs/what-it-builds.md's \"Stack outputs\" paragraph")
 }
 
 // The preview role reads what a refresh of the stack reads (issue 28), by

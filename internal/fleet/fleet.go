@@ -134,10 +134,10 @@ type Options struct {
 }
 
 // DefaultColdPenaltySeconds is the builders' extra time on a cold
-// instance that the README's figures assume: 5 minutes.
+// instance that the figures of docs/cost-and-capacity.md assume: 5 minutes.
 const DefaultColdPenaltySeconds = 300
 
-// DefaultOptions are the assumptions the README's figures use.
+// DefaultOptions are the assumptions the figures of docs/cost-and-capacity.md use.
 func DefaultOptions(price func(string) (float64, error), spotRatio float64) Options {
 	return Options{BootSeconds: 180, InServiceSeconds: 45, SpotInterruptionsPerHour: 0.005, HourlyPrice: price, SpotRatio: spotRatio,
 		ColdPenaltySeconds: map[string]int{"builders": DefaultColdPenaltySeconds}, RetryInterrupted: true,

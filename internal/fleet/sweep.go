@@ -18,7 +18,7 @@ type Sweep struct {
 	SpotInterruptionsPerHour float64
 }
 
-// DefaultSweep is the uncertainty the README's figures are given over:
+// DefaultSweep is the uncertainty the figures of docs/cost-and-capacity.md are given over:
 // boots of 3, 4 and 5 minutes (the scaler's "typically takes 3-5
 // minutes", scaler.go 1.12.0); spot at 40, 50 and 60 % of on demand (AWS's
 // own c5.2xlarge examples run about 50-56 %); five months of spot
