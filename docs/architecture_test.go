@@ -11,14 +11,17 @@ import (
 	"strings"
 	"testing"
 
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 const module = "mtrlz.dev/ci-infra"
 
-// testOnly are the packages only tests use. They sit in the top layer, so
-// nothing else may import them, and the picture leaves them out.
-var testOnly = []string{"internal/plantest", "internal/testenv", "internal/enginetest", "internal/testplugins/", "scripts", "docs"}
+// testOnly are the packages only tests use: the test machinery, all under
+// internal/testkit/ (the fake cloud and its plugins, the engine harness,
+// the mocks runner, the shared test environment), and the tests of scripts
+// and docs. They sit in the top layer, the picture leaves them out, and no
+// product package imports them (TestProductImportsNoTestMachinery).
+var testOnly = []string{"internal/testkit/", "scripts", "docs"}
 
 // layers orders the packages top to bottom: a package may import its own
 // layer and the layers below it, never one above. A package that matches no
@@ -31,7 +34,7 @@ var layers = []struct {
 	{"composition", []string{"stacks"}},
 	{"checks on a plan", []string{"policies", "internal/fleet", "internal/fleet/history", "internal/bkcheck"}},
 	{"what is deployed", []string{"components/", "agent"}},
-	{"foundations", []string{"internal/plan", "internal/cost", "internal/fakecloud"}},
+	{"foundations", []string{"internal/plan", "internal/cost", "internal/cloudmodel", "internal/bksettings"}},
 }
 
 // layerOf gives the index of the layer that holds a package directory.
@@ -64,7 +67,7 @@ func imports(t *testing.T) map[string][]string {
 			if path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
 				return filepath.SkipDir
 			}
-			// A nested module (internal/pulumicli) is not part of this one.
+			// A nested module (internal/testkit/pulumicli) is not part of this one.
 			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
 				return filepath.SkipDir
 			}
@@ -191,6 +194,22 @@ func isTest(dir string) bool {
 // a prefix ending in "/", below it.
 func under(dir, prefix string) bool {
 	return dir == strings.TrimSuffix(prefix, "/") || (strings.HasSuffix(prefix, "/") && strings.HasPrefix(dir, prefix))
+}
+
+// The product (what an operator runs: the program, its commands, the
+// offline plan and the policy pack) links no test double: a file that is
+// not a test imports internal/testkit only from inside it.
+func TestProductImportsNoTestMachinery(t *testing.T) {
+	for dir, deps := range imports(t) {
+		if isTest(dir) {
+			continue
+		}
+		for _, dep := range deps {
+			if under(dep, "internal/testkit/") {
+				t.Errorf("%s imports %s: product code links no test machinery (move what both need out of internal/testkit)", dir, dep)
+			}
+		}
+	}
 }
 
 const (

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 var drArgs = []string{"--stack", "dr2", "--region", "us-west-2", "--bucket-suffix", "mtrlz-dr2", "--downloads-bucket", "downloads-dr2.mtrlz.dev"}
@@ -97,4 +97,4 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 }
 
 // The full run, against the real CLI, moto and the fake cloud, is the
-// engine test internal/enginetest/drrebuild_test.go.
+// engine test internal/testkit/enginetest/drrebuild_test.go.

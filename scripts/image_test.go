@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // instruction is one Dockerfile instruction as BuildKit's own parser reads
@@ -52,12 +52,12 @@ var image = regexp.MustCompile(`^([a-z0-9./-]+):([A-Za-z0-9._-]+)(@sha256:[0-9a-
 var pluginInstall = regexp.MustCompile(`pulumi plugin install (\S+) (\S+) (\S+)`)
 
 // The image's pins, each against the one place that fact lives: the CLI in
-// internal/pulumicli/go.mod, Go and the provider SDKs in go.mod, the OPA
+// internal/testkit/pulumicli/go.mod, Go and the provider SDKs in go.mod, the OPA
 // language plugin in the version the CLI pins. Nothing in it is built from
 // source.
 func TestTheImagePinsWhatTheRepositoryPins(t *testing.T) {
 	mod := testenv.GoMod(t, "go.mod")
-	cli := strings.TrimPrefix(testenv.Require(t, testenv.GoMod(t, "internal/pulumicli/go.mod"), testenv.PulumiCLIModule), "v")
+	cli := strings.TrimPrefix(testenv.Require(t, testenv.GoMod(t, "internal/testkit/pulumicli/go.mod"), testenv.PulumiCLIModule), "v")
 	want := map[string]string{
 		"resource aws":    strings.TrimPrefix(testenv.Require(t, mod, "github.com/pulumi/pulumi-aws/sdk/v6"), "v"),
 		"resource github": strings.TrimPrefix(testenv.Require(t, mod, "github.com/pulumi/pulumi-github/sdk/v6"), "v"),

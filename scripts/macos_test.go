@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 const macosMembershipToken = "test-membership-token-not-real"

@@ -17,7 +17,7 @@ import (
 	"github.com/buildkite/go-pipeline/ordered"
 
 	"mtrlz.dev/ci-infra/components/policydoc"
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // step is what the tests read of a step, from Buildkite's own parser.

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // shellScripts lists, relative to the repository root, every shell script

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 func TestAdoptionImportsExactlyTheConfiguredResources(t *testing.T) {

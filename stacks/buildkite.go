@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/internal/bkcheck"
+	"mtrlz.dev/ci-infra/internal/bksettings"
 )
 
 // BuildkiteSettings are the Buildkite settings the stack's trust rests on
@@ -14,42 +14,42 @@ import (
 // and artifact rules. The stack exports them (buildkiteSettings), nextSteps
 // tells the operator to make them, and cmd/buildkite-check compares them
 // with Buildkite.
-func (c *Config) BuildkiteSettings() bkcheck.Settings {
-	s := bkcheck.Settings{
+func (c *Config) BuildkiteSettings() bksettings.Settings {
+	s := bksettings.Settings{
 		Organization: c.BuildkiteOrg,
-		Clusters: []bkcheck.Cluster{
-			{Role: bkcheck.DefaultCluster, Queues: []string{c.AgentsQueue, c.BuildersQueue}},
+		Clusters: []bksettings.Cluster{
+			{Role: bksettings.DefaultCluster, Queues: []string{c.AgentsQueue, c.BuildersQueue}},
 			// Its queue alone, and one agent token, the deploy agents': any
 			// holder of a token of this cluster can take its jobs.
-			{Role: bkcheck.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}, OnlyTheseQueues: true, Tokens: 1},
+			{Role: bksettings.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}, OnlyTheseQueues: true, Tokens: 1},
 		},
-		Pipelines: []bkcheck.Pipeline{
+		Pipelines: []bksettings.Pipeline{
 			// Every build of this repository, forks behind the gate, with
 			// fork branches prefixed so that no fork's branch reads "main".
-			{Slug: c.CIPipeline, Cluster: bkcheck.DefaultCluster, Builds: "code", PullRequests: true, Forks: true, PrefixForkBranches: true,
+			{Slug: c.CIPipeline, Cluster: bksettings.DefaultCluster, Builds: "code", PullRequests: true, Forks: true, PrefixForkBranches: true,
 				Repository: c.CIRepository, Visibility: "private"},
 			// Pushes to the deploy branch only, never a pull request; its
 			// steps signed, its env empty (what they need is in their
 			// signed env), and only the approvers unblock a deploy.
-			deployClusterPipeline(bkcheck.Pipeline{Slug: c.CIDeployPipeline, Builds: "code", BranchFilter: c.CIDeployBranch,
+			deployClusterPipeline(bksettings.Pipeline{Slug: c.CIDeployPipeline, Builds: "code", BranchFilter: c.CIDeployBranch,
 				Repository: c.CIRepository, BlockTeams: []string{agent.DeployApprovers}}),
 		},
 	}
 	if c.PublishPipeline != "" {
 		s.Pipelines = append(s.Pipelines,
 			// Only triggers create its builds.
-			deployClusterPipeline(bkcheck.Pipeline{Slug: c.PublishPipeline, Builds: "none", Repository: c.CIRepository}),
+			deployClusterPipeline(bksettings.Pipeline{Slug: c.PublishPipeline, Builds: "none", Repository: c.CIRepository}),
 			// The release builds the release branch only, and no pull
 			// request: its artifacts are what gets published, so it builds
 			// in the deploy cluster, whose jobs only the deploy agents take
 			// (one job an instance, signed steps, the guard's allow-list):
 			// no default job, nor an agent it starts with the default
 			// cluster's token, can take its jobs (issue 28).
-			deployClusterPipeline(bkcheck.Pipeline{Slug: c.ReleasePipeline, Builds: "code", BranchFilter: c.PublishBranch, Repository: c.ReleaseRepository}),
+			deployClusterPipeline(bksettings.Pipeline{Slug: c.ReleasePipeline, Builds: "code", BranchFilter: c.PublishBranch, Repository: c.ReleaseRepository}),
 		)
-		s.Rules = []bkcheck.Rule{
-			{Type: bkcheck.RuleTrigger, Source: c.ReleasePipeline, Target: c.PublishPipeline},
-			{Type: bkcheck.RuleArtifactsRead, Source: c.PublishPipeline, Target: c.ReleasePipeline},
+		s.Rules = []bksettings.Rule{
+			{Type: bksettings.RuleTrigger, Source: c.ReleasePipeline, Target: c.PublishPipeline},
+			{Type: bksettings.RuleArtifactsRead, Source: c.PublishPipeline, Target: c.ReleasePipeline},
 		}
 	}
 	return s
@@ -57,8 +57,8 @@ func (c *Config) BuildkiteSettings() bkcheck.Settings {
 
 // deployClusterPipeline is p in the deploy cluster, as every pipeline
 // there is: private, its settings' env empty, its steps signed.
-func deployClusterPipeline(p bkcheck.Pipeline) bkcheck.Pipeline {
-	p.Cluster, p.Visibility, p.NoEnv, p.Signed = bkcheck.DeployCluster, "private", true, true
+func deployClusterPipeline(p bksettings.Pipeline) bksettings.Pipeline {
+	p.Cluster, p.Visibility, p.NoEnv, p.Signed = bksettings.DeployCluster, "private", true, true
 	return p
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 // badConfig runs the program with the production config changed by edit and

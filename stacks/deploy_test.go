@@ -15,7 +15,7 @@ import (
 
 	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 // origin makes a repository with two commits on main and returns its path

@@ -13,9 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/components/bucket"
-	"mtrlz.dev/ci-infra/internal/fakecloud"
+	"mtrlz.dev/ci-infra/internal/cloudmodel"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/fakecloud"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 	"mtrlz.dev/ci-infra/policies"
 )
 
@@ -73,7 +74,7 @@ func TestDRHoldsNoNameProdHolds(t *testing.T) {
 	held := func(p *plan.Plan) map[string]bool {
 		names := map[string]bool{}
 		for _, r := range p.Registered() {
-			at := fakecloud.Place{Account: fakecloud.DefaultAccount, Region: "any"}
+			at := cloudmodel.Place{Account: cloudmodel.DefaultAccount, Region: "any"}
 			for _, n := range fakecloud.HeldNames(r.Type, r.Inputs, at) {
 				names[n] = true
 			}

@@ -9,7 +9,7 @@ import (
 
 	"mtrlz.dev/ci-infra/agent"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 func TestProdTrustedTeamAndGuardrails(t *testing.T) {

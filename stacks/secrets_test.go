@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // separateProd is prod's config with separateSecrets, as after

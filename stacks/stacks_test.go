@@ -15,8 +15,8 @@ import (
 
 	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 func prodPlan(t *testing.T) *plan.Plan {

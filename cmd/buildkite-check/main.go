@@ -30,6 +30,7 @@ import (
 	"github.com/buildkite/go-buildkite/v4"
 
 	"mtrlz.dev/ci-infra/internal/bkcheck"
+	"mtrlz.dev/ci-infra/internal/bksettings"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/stacks"
 )
@@ -81,8 +82,8 @@ func run(args []string, token string, stdout, stderr io.Writer) int {
 
 // declared plans the stack offline and reads its buildkiteSettings output:
 // the config is read and validated exactly as `pulumi up` would.
-func declared(dir, stack string) (bkcheck.Settings, error) {
-	var s bkcheck.Settings
+func declared(dir, stack string) (bksettings.Settings, error) {
+	var s bksettings.Settings
 	opts, err := plan.LoadOptions(dir, stack)
 	if err != nil {
 		return s, err

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // -compare replays each candidate and writes one table three ways: text,

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 func TestPolicyGrantsReadOfTheBootstrapObjectOnly(t *testing.T) {

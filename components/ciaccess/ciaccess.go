@@ -26,7 +26,7 @@ const TypeToken = "ci-infra:ci:CIAccess"
 // formerTypeTokens are the types this component had in stacks already
 // deployed. The type is part of the URN of the component and of every child,
 // so without these aliases a rename would make the engine replace the OIDC
-// provider and the roles (internal/enginetest proves it does not).
+// provider and the roles (internal/testkit/enginetest proves it does not).
 var formerTypeTokens = []string{"ci-infra:ci:PipelineAccess"}
 
 // Buildkite's OIDC issuer, and the audience the pipeline requests.

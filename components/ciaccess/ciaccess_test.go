@@ -12,7 +12,7 @@ import (
 
 	"mtrlz.dev/ci-infra/components/ident"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/plantest"
 )
 
 func allows(t *testing.T, policy string, claims map[string]string) bool {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	_ "mtrlz.dev/ci-infra/internal/testenv" // registers -update for `go test ./... -update`
+	_ "mtrlz.dev/ci-infra/internal/testkit/testenv" // registers -update for `go test ./... -update`
 )
 
 func TestIsLogin(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	_ "mtrlz.dev/ci-infra/internal/testenv" // registers -update for `go test ./... -update`
+	_ "mtrlz.dev/ci-infra/internal/testkit/testenv" // registers -update for `go test ./... -update`
 )
 
 func TestName(t *testing.T) {

@@ -1,11 +1,8 @@
-// Package bkcheck owns the Buildkite side of the trust design: the clusters
-// and their queues, which pipeline lives in which cluster, the pipelines'
-// pull-request, fork and branch settings, and the cluster rules that let
-// one pipeline trigger another or read its artifacts. No Pulumi provider
-// for Buildkite is served to these machines, so the stack declares these
-// settings (its buildkiteSettings output), an operator makes them in
-// Buildkite (nextSteps), and Check compares them with Buildkite's REST API,
-// naming each one that drifted.
+// Package bkcheck compares Buildkite, through its REST API (go-buildkite
+// v4), with the settings a stack declares (internal/bksettings), and names
+// each one that drifted: clusters and queues, agent tokens, pipelines'
+// clusters, GitHub, repository, env, signature and block-step settings,
+// and the cluster rules.
 package bkcheck
 
 import (
@@ -18,78 +15,9 @@ import (
 
 	"github.com/buildkite/go-buildkite/v4"
 	"github.com/buildkite/go-pipeline"
+
+	"mtrlz.dev/ci-infra/internal/bksettings"
 )
-
-// The clusters of the design, by role.
-const (
-	DefaultCluster = "default"
-	DeployCluster  = "deploy"
-)
-
-// The cluster rule types (Buildkite's rules API; public preview).
-const (
-	RuleTrigger       = "pipeline.trigger_build.pipeline"
-	RuleArtifactsRead = "pipeline.artifacts_read.pipeline"
-)
-
-// Settings are what the stack needs of Buildkite.
-type Settings struct {
-	Organization string     `json:"organization"`
-	Clusters     []Cluster  `json:"clusters"`
-	Pipelines    []Pipeline `json:"pipelines"`
-	Rules        []Rule     `json:"rules"`
-}
-
-// Cluster is one cluster and the queues it alone has.
-type Cluster struct {
-	Role string `json:"role"` // DefaultCluster or DeployCluster
-	// ID is the cluster's UUID when the stack knows it (the deploy
-	// cluster's, which the CI roles trust); the default cluster is found
-	// by its queues.
-	ID     string   `json:"id,omitempty"`
-	Queues []string `json:"queues"`
-	// OnlyTheseQueues: the cluster has no other queue. Tokens, when not 0,
-	// is how many agent tokens it has: each is a way in.
-	OnlyTheseQueues bool `json:"onlyTheseQueues,omitempty"`
-	Tokens          int  `json:"tokens,omitempty"`
-}
-
-// Pipeline is one pipeline's cluster and GitHub settings.
-type Pipeline struct {
-	Slug    string `json:"slug"`
-	Cluster string `json:"cluster"` // a Cluster's Role
-	// Builds says which builds the repository's webhooks create: "code"
-	// (pushes, and pull requests when PullRequests) or "none" (only
-	// triggers, the UI and the API).
-	Builds       string `json:"builds"`
-	PullRequests bool   `json:"pullRequests"`
-	// Forks and PrefixForkBranches matter only with PullRequests.
-	Forks              bool `json:"forks,omitempty"`
-	PrefixForkBranches bool `json:"prefixForkBranches,omitempty"`
-	// BranchFilter, when set, is the only branch pushes build.
-	BranchFilter string `json:"branchFilter,omitempty"`
-	// Repository is the GitHub repository it builds, owner/name (any URL
-	// form Buildkite holds matches). Visibility is "private" or "public".
-	Repository string `json:"repository,omitempty"`
-	Visibility string `json:"visibility,omitempty"`
-	// NoEnv: its settings hold no environment. A pipeline's env is
-	// unsigned and any pipeline admin may change it; what a deploy
-	// cluster's step needs is in its signed step env instead.
-	NoEnv bool `json:"noEnv,omitempty"`
-	// Signed: every command step of its settings' steps carries a
-	// signature (its validity is the agents' to check).
-	Signed bool `json:"signed,omitempty"`
-	// BlockTeams, when set, are the only teams that may unblock each of
-	// its block steps (allowed_teams).
-	BlockTeams []string `json:"blockTeams,omitempty"`
-}
-
-// Rule lets Source trigger, or read the artifacts of, Target.
-type Rule struct {
-	Type   string `json:"type"`
-	Source string `json:"source"` // pipeline slugs
-	Target string `json:"target"`
-}
 
 // Drift is one setting Buildkite does not have as declared.
 type Drift struct {
@@ -108,7 +36,7 @@ const Unseen = "Not checked (the API cannot show it): which cluster token the SS
 
 // Check compares Buildkite with s and returns every drift, in a stable
 // order. An error means the API could not be read, not a drift.
-func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error) {
+func Check(ctx context.Context, c *buildkite.Client, s bksettings.Settings) ([]Drift, error) {
 	var drifts []Drift
 	drift := func(setting, want, got string) { drifts = append(drifts, Drift{setting, want, got}) }
 
@@ -134,7 +62,7 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 	for _, want := range s.Clusters {
 		id := want.ID
 		setting := fmt.Sprintf("cluster %s", want.Role)
-		if id == "" && want.Role == DeployCluster {
+		if id == "" && want.Role == bksettings.DeployCluster {
 			// The roles trust this cluster's ID: it must be declared, not
 			// guessed from the queues.
 			got := "none"
@@ -204,7 +132,7 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 		if id, ok := clusterIDs[want.Cluster]; ok && p.ClusterID != id {
 			drift(name+" cluster", want.Cluster+" ("+id+")", orNone([]string{p.ClusterID}))
 		}
-		if want.Cluster != DeployCluster && p.ClusterID != "" && p.ClusterID == clusterIDs[DeployCluster] {
+		if want.Cluster != bksettings.DeployCluster && p.ClusterID != "" && p.ClusterID == clusterIDs[bksettings.DeployCluster] {
 			drift(name+" cluster", "not the deploy cluster", p.ClusterID)
 		}
 		checkPipeline(want, p, drift)
@@ -261,7 +189,7 @@ func Check(ctx context.Context, c *buildkite.Client, s Settings) ([]Drift, error
 
 // checkPipeline compares what a pipeline's settings say of its
 // repository, visibility, environment and steps.
-func checkPipeline(want Pipeline, p buildkite.Pipeline, drift func(setting, want, got string)) {
+func checkPipeline(want bksettings.Pipeline, p buildkite.Pipeline, drift func(setting, want, got string)) {
 	name := "pipeline " + want.Slug
 	if want.Repository != "" && RepositorySlug(p.Repository) != strings.ToLower(want.Repository) {
 		drift(name+" repository", want.Repository, orNone([]string{p.Repository}))

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	_ "mtrlz.dev/ci-infra/internal/testenv" // registers -update for `go test ./... -update`
+	_ "mtrlz.dev/ci-infra/internal/testkit/testenv" // registers -update for `go test ./... -update`
 )
 
 func TestHourlyPrice(t *testing.T) {

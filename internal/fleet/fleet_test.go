@@ -15,7 +15,7 @@ import (
 	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/fleet"
 	"mtrlz.dev/ci-infra/internal/plan"
-	"mtrlz.dev/ci-infra/internal/testenv"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 func options() fleet.Options {

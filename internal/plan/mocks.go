@@ -9,15 +9,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"mtrlz.dev/ci-infra/internal/fakecloud"
+	"mtrlz.dev/ci-infra/internal/cloudmodel"
 )
 
 // PlaceholderAccount is the AWS account ID the mocks put into ARNs: the fake
 // cloud's default, so that a plan and an engine run of the fake cloud agree.
-const PlaceholderAccount = fakecloud.DefaultAccount
+const PlaceholderAccount = cloudmodel.DefaultAccount
 
 // Mocks implements pulumi.MockResourceMonitor. It records every registration
-// and answers with the values AWS and GitHub would give (fakecloud.Attributes):
+// and answers with the values AWS and GitHub would give (cloudmodel.Attributes):
 // a bucket's ID is its name, ARNs are well formed, IDs are stable across runs.
 type Mocks struct {
 	Project string
@@ -88,14 +88,14 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if !args.Custom {
 		return "", resource.PropertyMap{}, nil
 	}
-	at := fakecloud.Place{Account: m.Account, Region: m.Region}
+	at := cloudmodel.Place{Account: m.Account, Region: m.Region}
 	m.mu.Lock()
 	if region, ok := m.regions[args.Provider]; ok {
 		at.Region = region
 	}
 	m.mu.Unlock()
 	// An imported resource keeps the ID it was adopted by.
-	id, computed := fakecloud.Attributes(args.TypeToken, r.URN, args.Inputs, at, args.ID)
+	id, computed := cloudmodel.Attributes(args.TypeToken, r.URN, args.Inputs, at, args.ID)
 	if strings.HasPrefix(args.TypeToken, "pulumi:providers:") {
 		if region := args.Inputs["region"]; region.IsString() {
 			m.mu.Lock()
@@ -106,14 +106,14 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			m.mu.Unlock()
 		}
 	}
-	return id, fakecloud.State(args.Inputs, computed), nil
+	return id, cloudmodel.State(args.Inputs, computed), nil
 }
 
 // Call answers provider functions (invokes) as the fake cloud does, with
 // every resource looked up assumed to exist.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	at := fakecloud.Place{Account: m.Account, Region: m.Region}
-	return fakecloud.Invoke(args.Token, args.Args, at, fakecloud.Assume(at))
+	at := cloudmodel.Place{Account: m.Account, Region: m.Region}
+	return cloudmodel.Invoke(args.Token, args.Args, at, cloudmodel.Assume(at))
 }
 
 // urn computes the URN the way the engine does: the parent's qualified type

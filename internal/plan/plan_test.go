@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mtrlz.dev/ci-infra/internal/plan"
-	_ "mtrlz.dev/ci-infra/internal/testenv" // registers -update for `go test ./... -update`
+	_ "mtrlz.dev/ci-infra/internal/testkit/testenv" // registers -update for `go test ./... -update`
 )
 
 const project = `name: demo
