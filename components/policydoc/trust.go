@@ -2,7 +2,6 @@ package policydoc
 
 import (
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,8 +9,8 @@ import (
 
 // Admits evaluates a role's trust policy for a web identity token the way
 // STS does for the conditions these policies use: some Allow statement for
-// sts:AssumeRoleWithWebIdentity whose every StringEquals matches exactly and
-// every StringLike as a glob (* any run, ? one character). request holds the
+// sts:AssumeRoleWithWebIdentity whose conditions hold (conditionsHold, the
+// evaluator Permits uses too). request holds the
 // token's claims and session tags by the keys IAM gives them in conditions
 // ("agent.buildkite.com:sub", "aws:RequestTag/agent_tag:queue"); a key the
 // request lacks fails its condition. It is how the tests, and a reader,
@@ -20,30 +19,20 @@ func Admits(policy string, request map[string]string) (bool, error) {
 	var doc struct {
 		Statement []struct {
 			Effect    string
-			Action    []string
-			Condition map[string]map[string]string
+			Action    any
+			Condition map[string]map[string]any
 		}
 	}
 	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
 		return false, err
 	}
 	for _, st := range doc.Statement {
-		if st.Effect != "Allow" || !slices.Contains(st.Action, "sts:AssumeRoleWithWebIdentity") {
+		if st.Effect != "Allow" || !slices.Contains(list(st.Action), "sts:AssumeRoleWithWebIdentity") {
 			continue
 		}
-		ok := true
-		for op, conds := range st.Condition {
-			for key, want := range conds {
-				got, present := request[key]
-				switch op {
-				case "StringEquals":
-					ok = ok && present && got == want
-				case "StringLike":
-					ok = ok && present && Glob(want).MatchString(got)
-				default:
-					return false, fmt.Errorf("condition operator %s is not evaluated here", op)
-				}
-			}
+		ok, err := conditionsHold(st.Condition, request)
+		if err != nil {
+			return false, err
 		}
 		if ok {
 			return true, nil
