@@ -32,9 +32,9 @@ var layers = []struct {
 }{
 	{"entry points and tests", append([]string{".", "cmd/", "secrets"}, testOnly...)},
 	{"composition", []string{"stacks"}},
-	{"checks on a plan", []string{"policies", "internal/fleet", "internal/fleet/history", "internal/bkcheck"}},
+	{"checks on a plan", []string{"policies", "internal/fleet", "internal/fleet/history", "internal/bkcheck", "internal/previewreport"}},
 	{"what is deployed", []string{"components/", "agent"}},
-	{"foundations", []string{"internal/plan", "internal/cost", "internal/cloudmodel", "internal/bksettings"}},
+	{"foundations", []string{"internal/plan", "internal/cost", "internal/cloudmodel", "internal/bksettings", "internal/confighints"}},
 }
 
 // layerOf gives the index of the layer that holds a package directory.
