@@ -155,8 +155,9 @@ forbidden=$(jq -r '. as $env | [$ARGS.positional[] | select(. as $k | $env | has
 # The allow-list names (pipeline, branch), and for a triggered build also
 # the pipeline that triggered it: Buildkite's server sets the source and
 # the triggering pipeline; a build that no trigger created matches only an
-# entry without one, and only if a push created it. A build from the UI,
-# the API or a schedule carries an environment its creator chose, which
+# entry without one, and only if a push created it, or a schedule for its
+# drift step. A build from the UI, the API or a schedule carries an
+# environment its creator chose, which
 # overrides the pipeline's and no signature covers (go-pipeline v0.18.1
 # signature/: command, env, plugins, matrix and repository only): an
 # operator deploys by hand from a laptop instead (scripts/ci-up).
@@ -165,7 +166,14 @@ line="$(get BUILDKITE_PIPELINE_SLUG) $(get BUILDKITE_BRANCH)"
 case $source in
   webhook) ;;
   trigger_job) line="$line $(get BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG)" ;;
-  *) refuse "deploy agents run builds of a push (webhook) or of the release's trigger, not of source '$source': deploy by hand from a laptop with scripts/ci-up." ;;
+  # The scheduled drift check: the step key is the server's, from the
+  # pipeline's own steps; the drift step takes the preview role (it writes
+  # nothing), and no other step of a scheduled build runs here.
+  schedule)
+    step=$(get BUILDKITE_STEP_KEY)
+    [ "$step" = drift ] || refuse "a scheduled build runs only the drift check (step drift), not step '$step'."
+    ;;
+  *) refuse "deploy agents run builds of a push (webhook), of the release's trigger or the drift schedule, not of source '$source': deploy by hand from a laptop with scripts/ci-up." ;;
 esac
 # grep -F would take each line of a multi-line value as a pattern of its own.
 [[ $line != *$'\n'* ]] || refuse "the pipeline or branch has more than one line."

@@ -79,7 +79,7 @@ func TestTheDeployClustersStepsRunNoPlugin(t *testing.T) {
 				continue
 			}
 			assert.Empty(t, cmd.Plugins, "%s: %s runs no plugin", file, cmd.Key)
-			assert.Regexp(t, `^scripts/(in-image scripts/ci-(preview|up) prod|publish-release)$`, cmd.Command, "%s: %s runs a reviewed script", file, cmd.Key)
+			assert.Regexp(t, `^scripts/(in-image scripts/ci-(preview|up|drift) prod|publish-release)$`, cmd.Command, "%s: %s runs a reviewed script", file, cmd.Key)
 		}
 	}
 }
@@ -196,6 +196,7 @@ func normalise(v any) any {
 // agent/verify_job.go).
 var signedDestinations = map[string][]string{
 	"preview": {"CI_INFRA_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL", "AWS_REGION"},
+	"drift":   {"CI_INFRA_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL", "AWS_REGION"},
 	"deploy":  {"CI_INFRA_DEPLOY_ROLE_ARN", "PULUMI_BACKEND_URL", "AWS_REGION"},
 	"publish": {"CI_INFRA_PUBLISH_ROLE_ARN", "CI_INFRA_DOWNLOADS_BUCKET", "AWS_REGION"},
 }

@@ -147,12 +147,12 @@ func admits(t *testing.T, policy, issuerHost, pipeline, branch string, s step) b
 func requiredTag(t *testing.T, policy, tag string) string {
 	var doc struct {
 		Statement []struct {
-			Condition map[string]map[string]string
+			Condition map[string]map[string]any
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(policy), &doc))
 	require.NotEmpty(t, doc.Statement)
-	v, ok := doc.Statement[0].Condition["StringEquals"]["aws:RequestTag/"+tag]
+	v, ok := doc.Statement[0].Condition["StringEquals"]["aws:RequestTag/"+tag].(string)
 	require.True(t, ok, "the role requires the session tag %s that lib.sh asks for", tag)
 	return v
 }
@@ -194,6 +194,9 @@ func TestPipeline(t *testing.T) {
 		if s.Key == "preview" {
 			want = []string{"preview"}
 		}
+		if s.Key == "drift" {
+			want = nil // the default cluster's pipeline has no drift step the preview role trusts
+		}
 		assert.Equal(t, want, roles(ci, s), "%s gets no other role, even for a step keyed %s on the deploy queue", ci, s.Key)
 	}
 
@@ -202,6 +205,15 @@ func TestPipeline(t *testing.T) {
 	assert.True(t, admits(t, trust["ci-access-preview-role"], issuer, ciDeploy, branch, preview), "prod's preview role trusts this step")
 	assert.False(t, admits(t, trust["ci-access-deploy-role"], issuer, ciDeploy, branch, preview), "the preview step cannot deploy")
 	assert.Equal(t, map[string]string{"queue": "deploy"}, preview.Agents, "the role trusts the deploy cluster's tokens only")
+
+	for _, key := range []string{"preview", "approve", "deploy"} {
+		assert.Equal(t, `build.source != "schedule"`, deploySteps[key].If, "a scheduled build runs no %s", key)
+	}
+	drift := deploySteps["drift"]
+	assert.Equal(t, "scripts/in-image scripts/ci-drift prod", drift.Command)
+	assert.Equal(t, `build.source == "schedule"`, drift.If, "the drift check is the scheduled build's only step")
+	assert.Equal(t, []string{"preview"}, roles(ciDeploy, drift), "it reads as the preview role, and nothing more")
+	assert.Equal(t, map[string]string{"queue": "deploy"}, drift.Agents)
 
 	approve := deploySteps["approve"]
 	assert.NotEmpty(t, approve.Block, "a person unblocks every deploy")
@@ -261,6 +273,13 @@ case " $* " in
   *) printf 'Previewing\nResources:\n    + 3 to create\n' ;;
 esac`)
 	env = []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "HOME=" + dir}
+	// The scripts build Go (cmd/preview-report): with the test's own caches,
+	// not a cold one under the fake HOME.
+	for _, key := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN"} {
+		if v, err := exec.Command("go", "env", key).Output(); err == nil {
+			env = append(env, key+"="+strings.TrimSpace(string(v)))
+		}
+	}
 	return env, logFile, write
 }
 
@@ -497,4 +516,59 @@ exit 0`)
 	require.NoError(t, err, "publish.yml needs no backend:\n%s", out)
 	assert.Contains(t, out, `CI_INFRA_PUBLISH_ROLE_ARN: "value-of-publishRoleArn"`)
 	assert.Contains(t, out, `CI_INFRA_DOWNLOADS_BUCKET: "value-of-downloadsBucketName"`)
+}
+
+// Issue 31: the drift check as the scheduled step runs it. It reads as the
+// preview role, posts its report as the build's annotation, and its exit
+// status is the verdict: 1 on a drift (which fails the build, so Buildkite
+// notifies), 0 with nothing drifted, 2 when it cannot tell.
+func TestCIDriftIsAReadOnlyCheckWithAVerdict(t *testing.T) {
+	role := "CI_INFRA_PREVIEW_ROLE_ARN=arn:aws:iam::123456789012:role/ci-infra-prod-preview"
+	run := func(t *testing.T, pulumi string, env ...string) (int, string, string) {
+		t.Helper()
+		fake, logFile, write := fakeTools(t)
+		if pulumi != "" {
+			write("pulumi", pulumi)
+		}
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "ci-drift"), "prod")
+		cmd.Env = append(fake, env...)
+		out, err := cmd.CombinedOutput()
+		calls, _ := os.ReadFile(logFile)
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else {
+			require.NoError(t, err, string(out))
+		}
+		return code, string(out), string(calls)
+	}
+
+	code, out, calls := run(t, "", "BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=9", role)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, calls, "--role-arn arn:aws:iam::123456789012:role/ci-infra-prod-preview --role-session-name buildkite-9-preview")
+	assert.Contains(t, calls, "pulumi -C . preview --stack prod --refresh --expect-no-changes --json --non-interactive")
+	assert.Contains(t, calls, "buildkite-agent annotate --style error --context drift check of prod")
+	assert.Contains(t, calls, "**Drift in prod**: 1 resource differs from the code")
+	assert.Contains(t, calls, "parameters.MaxSize: code \"9\", account \"40\"; to keep the account's: `pulumi config set agentsMaxSize 40 --stack prod`")
+	assert.NotContains(t, calls, "secrets preview", "the scheduled check has no passphrase for the secrets stack")
+
+	code, out, calls = run(t, `printf '%s\n' '{"steps":[{"op":"same","urn":"urn:pulumi:prod::ci-infra::pulumi:pulumi:Stack::ci-infra-prod"}]}'`, "BUILDKITE=true", role)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, calls, "buildkite-agent annotate --style success --context drift check of prod")
+	assert.Contains(t, out, "**No drift in prod**")
+
+	code, out, _ = run(t, `echo 'error: the stack is currently locked by 1 lock(s).' >&2; printf '%s\n' '{"steps":[],"diagnostics":[{"severity":"error","message":"the stack is currently locked by 1 lock(s)."}]}'; exit 255`, "BUILDKITE=true", role)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "could not tell")
+	assert.Contains(t, out, "the state is locked")
+
+	code, out, _ = run(t, "", "BUILDKITE=true")
+	assert.Equal(t, 2, code, "no role in Buildkite: it cannot tell, and says so:\n%s", out)
+
+	// On a laptop, with the secrets stack's passphrase, both stacks.
+	code, out, calls = run(t, "", "CI_INFRA_SECRETS_PASSPHRASE=test-passphrase")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, calls, "pulumi -C secrets preview --stack prod --refresh --expect-no-changes --json --non-interactive")
+	assert.Contains(t, out, "**Drift in prod (secrets stack)**")
+	assert.NotContains(t, out, "test-passphrase")
 }

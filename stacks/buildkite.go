@@ -32,7 +32,7 @@ func (c *Config) BuildkiteSettings() bksettings.Settings {
 			// steps signed, its env empty (what they need is in their
 			// signed env), and only the approvers unblock a deploy.
 			deployClusterPipeline(bksettings.Pipeline{Slug: c.CIDeployPipeline, Builds: "code", BranchFilter: c.CIDeployBranch,
-				Repository: c.CIRepository, BlockTeams: []string{agent.DeployApprovers}}),
+				Repository: c.CIRepository, BlockTeams: []string{agent.DeployApprovers}, Schedules: c.driftSchedules()}),
 		},
 	}
 	if c.PublishPipeline != "" {
@@ -53,6 +53,19 @@ func (c *Config) BuildkiteSettings() bksettings.Settings {
 		}
 	}
 	return s
+}
+
+// DriftScheduleLabel names the deploy pipeline's schedule whose builds run
+// only its drift step (.buildkite/deploy.yml, scripts/ci-drift).
+const DriftScheduleLabel = "drift check"
+
+// driftSchedules is the daily drift check of the deploy branch, unless
+// driftSchedule is empty.
+func (c *Config) driftSchedules() []bksettings.Schedule {
+	if c.DriftSchedule == "" {
+		return nil
+	}
+	return []bksettings.Schedule{{Label: DriftScheduleLabel, Cronline: c.DriftSchedule, Branch: c.CIDeployBranch}}
 }
 
 // deployClusterPipeline is p in the deploy cluster, as every pipeline

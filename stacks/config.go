@@ -66,6 +66,9 @@ type Config struct {
 	ScaleUpSchedule                  string `config:"scaleUpSchedule"`
 	ScaleDownSchedule                string `config:"scaleDownSchedule"`
 	ScheduleTimezone                 string `config:"scheduleTimezone"`
+	// DriftSchedule is when the deploy pipeline's scheduled build checks
+	// for drift (Buildkite's cronline, UTC; empty: no schedule).
+	DriftSchedule string `config:"driftSchedule"`
 
 	// The deploy agents: the only agents the CI roles trust, running only
 	// their allow-list. They join a Buildkite cluster of their own with its

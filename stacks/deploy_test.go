@@ -182,6 +182,14 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 		{"a team member's fork pull request, preview step", build{other, false, "ci-infra", "member:feature", "f0f0f0", "13", "webhook", "", "preview"}, "preview"},
 		{"a push to main of ci-infra, preview step", build{other, false, "ci-infra", "main", head, "false", "webhook", "", "preview"}, "preview"},
 		{"a rogue agent takes a pull request's preview job", build{other, true, "ci-infra", "feature", "f0f0f0", "12", "webhook", "", "preview"}, "preview"},
+		// Issue 31: the daily drift check is a scheduled build of the deploy
+		// pipeline; its drift step reads as the preview role, and a schedule
+		// runs no other step on the deploy agents.
+		{"the scheduled drift check of main", build{deploy, false, "ci-infra-deploy", "main", head, "false", "schedule", "", "drift"}, "preview"},
+		{"a scheduled build's deploy step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "schedule", "", "deploy"}, ""},
+		{"a scheduled build's preview step", build{deploy, false, "ci-infra-deploy", "main", head, "false", "schedule", "", "preview"}, ""},
+		{"a rogue agent wins the drift job", build{other, true, "ci-infra-deploy", "main", head, "false", "schedule", "", "drift"}, ""},
+		{"a step keyed drift in the default cluster's pipeline", build{other, false, "ci-infra", "feature", "f0f0f0", "12", "webhook", "", "drift"}, ""},
 		{"a pull request's step keyed preview in another pipeline of the default cluster", build{other, false, "materialize", "feature", "f0f0f0", "12", "webhook", "", "preview"}, ""},
 	}
 	for _, tt := range tests {
@@ -217,7 +225,7 @@ func TestNoForkBuildGetsACIRole(t *testing.T) {
 				ran, out = runDeployJob(t, hooks, map[string]string{
 					"BUILDKITE_PIPELINE_SLUG": tt.b.pipeline, "BUILDKITE_BRANCH": tt.b.branch, "BUILDKITE_COMMIT": tt.b.commit,
 					"BUILDKITE_PULL_REQUEST": tt.b.pullRequest, "BUILDKITE_SOURCE": tt.b.source, "BUILDKITE_REPO": repo,
-					"BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG": tt.b.triggeredFrom})
+					"BUILDKITE_TRIGGERED_FROM_BUILD_PIPELINE_SLUG": tt.b.triggeredFrom, "BUILDKITE_STEP_KEY": tt.b.step})
 				if tt.want == "" {
 					assert.Regexp(t, "deploy-guard: refusing|press Rebuild", out, "a refusal says so")
 				}
@@ -305,7 +313,12 @@ func TestDeployAgentsRefuseBeforeTheJobStarts(t *testing.T) {
 		{"a UI build of main at head", with("BUILDKITE_SOURCE", "ui"), false, "not of source 'ui'"},
 		{"an API build of main at head with its own role", withAll(map[string]string{"BUILDKITE_SOURCE": "api",
 			"CI_INFRA_DEPLOY_ROLE_ARN": "arn:aws:iam::999999999999:role/mallory"}), false, "not of source 'api'"},
-		{"a scheduled build", with("BUILDKITE_SOURCE", "schedule"), false, "not of source 'schedule'"},
+		// Issue 31: a schedule runs the drift check, and nothing else.
+		{"the scheduled drift check", withAll(map[string]string{"BUILDKITE_SOURCE": "schedule", "BUILDKITE_STEP_KEY": "drift"}), true, ""},
+		{"a scheduled build's deploy step", withAll(map[string]string{"BUILDKITE_SOURCE": "schedule", "BUILDKITE_STEP_KEY": "deploy"}), false, "runs only the drift check"},
+		{"a scheduled build's step without a key", with("BUILDKITE_SOURCE", "schedule"), false, "runs only the drift check"},
+		{"a scheduled drift check of another branch", withAll(map[string]string{"BUILDKITE_SOURCE": "schedule", "BUILDKITE_STEP_KEY": "drift",
+			"BUILDKITE_BRANCH": "evil"}), false, "allowed pipelines"},
 		{"a build with no source", with("BUILDKITE_SOURCE", ""), false, "not of source ''"},
 		{"another pipeline", with("BUILDKITE_PIPELINE_SLUG", "materialize"), false, "allowed pipelines"},
 		{"a fork-prefixed branch", with("BUILDKITE_BRANCH", "mallory:main"), false, "allowed pipelines"},

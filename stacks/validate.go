@@ -109,6 +109,11 @@ func (c *Config) Validate(project string) error {
 			bad(keys[p.Field], "%v", p.Err)
 		}
 	}
+	if c.DriftSchedule != "" {
+		if _, err := agentstack.ParseCron(c.DriftSchedule, "UTC"); err != nil {
+			bad("driftSchedule", "%v (five cron fields in UTC, e.g. \"0 6 * * *\"; empty for no schedule)", err)
+		}
+	}
 	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage,
 		"buildersBurstOnDemandPercentage": c.BuildersBurstOnDemandPercentage} {
 		if pct < 0 || pct > 100 {

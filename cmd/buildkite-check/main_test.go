@@ -24,6 +24,7 @@ type fakeBuildkite struct {
 	tokens    map[string][]map[string]any
 	pipelines map[string]map[string]any
 	rules     []map[string]any
+	schedules map[string][]map[string]any // pipeline slug -> its schedules (go-buildkite PipelineSchedule)
 }
 
 // signed is a settings' step list as scripts/sign-steps prints it: each
@@ -88,6 +89,9 @@ func asDeclared() *fakeBuildkite {
 			"downloads-publish": pipeline("p-publish", deployClusterID, ciRepo, map[string]any{"trigger_mode": "none"}, "", publishSteps),
 			"deploy":            pipeline("p-release", deployClusterID, mainRepo, map[string]any{"trigger_mode": "code", "build_pull_requests": false}, "master", releaseSteps),
 		},
+		schedules: map[string][]map[string]any{
+			"ci-infra-deploy": {{"id": "s1", "label": "drift check", "cronline": "0 6 * * *", "branch": "main", "enabled": true}},
+		},
 		rules: []map[string]any{
 			{"uuid": "r1", "type": "pipeline.trigger_build.pipeline", "source_type": "pipeline", "source_uuid": "p-release", "target_type": "pipeline", "target_uuid": "p-publish"},
 			{"uuid": "r2", "type": "pipeline.artifacts_read.pipeline", "source_type": "pipeline", "source_uuid": "p-publish", "target_type": "pipeline", "target_uuid": "p-release"},
@@ -113,6 +117,8 @@ func (f *fakeBuildkite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			qs = append(qs, map[string]any{"id": parts[4] + "-" + k, "key": k})
 		}
 		reply(qs)
+	case len(parts) == 6 && parts[3] == "pipelines" && parts[5] == "schedules":
+		reply(append([]map[string]any{}, f.schedules[parts[4]]...))
 	case len(parts) == 5 && parts[3] == "pipelines":
 		p, ok := f.pipelines[parts[4]]
 		if !ok {
@@ -195,6 +201,21 @@ func TestEachDriftIsNamed(t *testing.T) {
 		}, "rule pipeline.artifacts_read.pipeline downloads-publish -> deploy: want present, got absent"},
 		{"the deploy pipeline deleted", func(f *fakeBuildkite) { delete(f.pipelines, "ci-infra-deploy") },
 			"pipeline ci-infra-deploy: want to exist"},
+		// Issue 31: the drift check's schedule, and no other in the deploy cluster.
+		{"no drift schedule", func(f *fakeBuildkite) { delete(f.schedules, "ci-infra-deploy") },
+			`pipeline ci-infra-deploy schedule "drift check": want 0 6 * * * of main, got absent`},
+		{"the drift schedule of another branch", func(f *fakeBuildkite) { f.schedules["ci-infra-deploy"][0]["branch"] = "feature" },
+			`pipeline ci-infra-deploy schedule "drift check" branch: want main, got feature`},
+		{"the drift schedule paused", func(f *fakeBuildkite) { f.schedules["ci-infra-deploy"][0]["enabled"] = false },
+			`pipeline ci-infra-deploy schedule "drift check" enabled: want true, got false`},
+		{"the drift schedule monthly", func(f *fakeBuildkite) { f.schedules["ci-infra-deploy"][0]["cronline"] = "0 6 1 * *" },
+			`pipeline ci-infra-deploy schedule "drift check" cronline: want 0 6 * * *, got 0 6 1 * *`},
+		{"the drift schedule with an env of its own", func(f *fakeBuildkite) {
+			f.schedules["ci-infra-deploy"][0]["env"] = map[string]any{"CI_INFRA_PREVIEW_ROLE_ARN": "arn:aws:iam::999999999999:role/mallory"}
+		}, `pipeline ci-infra-deploy schedule "drift check" env: want none, got CI_INFRA_PREVIEW_ROLE_ARN`},
+		{"a schedule of the release", func(f *fakeBuildkite) {
+			f.schedules["deploy"] = []map[string]any{{"id": "s2", "label": "nightly", "cronline": "0 2 * * *", "branch": "master", "enabled": true}}
+		}, `pipeline deploy schedule "nightly": want absent`},
 		// Issue 28: what else the API shows.
 		{"a second queue in the deploy cluster", func(f *fakeBuildkite) { f.queues[deployClusterID] = append(f.queues[deployClusterID], "release") },
 			"cluster deploy queues: want only deploy, got also release"},

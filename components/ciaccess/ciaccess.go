@@ -42,6 +42,10 @@ const (
 const (
 	PreviewStep = "preview"
 	DeployStep  = "deploy"
+	// DriftStep is the deploy pipeline's scheduled drift check
+	// (scripts/ci-drift): a preview with --refresh, so it takes the
+	// preview role, and writes nothing.
+	DriftStep = "drift"
 )
 
 // AWS-managed policies (the same ARN in every account).
@@ -244,16 +248,22 @@ const NoCluster = "no-deploy-cluster-configured"
 // clusterID (NoCluster when empty) assume the role. AWS requires a `sub`
 // condition for this issuer; taking session tags needs sts:TagSession.
 func TrustPolicy(providerARN, subject, clusterID string) policydoc.Document {
+	return clusterTrust(providerARN, []string{subject}, clusterID)
+}
+
+// clusterTrust lets tokens whose subject matches any of subjects, issued
+// to a job on an agent of the cluster clusterID, assume the role.
+func clusterTrust(providerARN string, subjects []string, clusterID string) policydoc.Document {
 	if clusterID == "" {
 		clusterID = NoCluster
 	}
-	return policydoc.New(trustStatement("BuildkitePipelineStep", providerARN, subject, map[string]any{"aws:RequestTag/" + ClusterTag: clusterID}))
+	return policydoc.New(trustStatement("BuildkitePipelineStep", providerARN, subjects, map[string]any{"aws:RequestTag/" + ClusterTag: clusterID}))
 }
 
 // trustStatement lets tokens of the Buildkite issuer whose audience is STS
 // and whose subject matches subject assume the role, when the request also
 // carries the values of equals.
-func trustStatement(sid, providerARN, subject string, equals map[string]any) policydoc.Statement {
+func trustStatement(sid, providerARN string, subjects []string, equals map[string]any) policydoc.Statement {
 	eq := map[string]any{claimPrefix + ":aud": Audience}
 	for k, v := range equals {
 		eq[k] = v
@@ -265,23 +275,34 @@ func trustStatement(sid, providerARN, subject string, equals map[string]any) pol
 		Action:    []string{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
 		Condition: map[string]map[string]any{
 			"StringEquals": eq,
-			"StringLike":   {claimPrefix + ":sub": subject},
+			"StringLike":   {claimPrefix + ":sub": stringOrList(subjects)},
 		},
 	}
 }
 
 // PreviewTrustPolicy is the preview role's trust: the deploy pipeline's
-// preview step on the deploy agents (TrustPolicy), and, when
+// preview and drift steps on the deploy agents, and, when
 // previewPipeline is set, the preview step of that pipeline on any ref,
 // with no cluster condition: a pull request's build runs on the default
 // cluster, whose agents any job that read their token can join.
 func PreviewTrustPolicy(providerARN, org, deployPipeline, previewPipeline, clusterID string) policydoc.Document {
-	doc := TrustPolicy(providerARN, Subject(org, deployPipeline, "refs/heads/*", PreviewStep), clusterID)
+	doc := clusterTrust(providerARN, []string{
+		Subject(org, deployPipeline, "refs/heads/*", PreviewStep),
+		Subject(org, deployPipeline, "refs/heads/*", DriftStep),
+	}, clusterID)
 	if previewPipeline == "" {
 		return doc
 	}
-	doc.Statement = append(doc.Statement, trustStatement("PullRequestPreview", providerARN, Subject(org, previewPipeline, "*", PreviewStep), nil))
+	doc.Statement = append(doc.Statement, trustStatement("PullRequestPreview", providerARN, []string{Subject(org, previewPipeline, "*", PreviewStep)}, nil))
 	return doc
+}
+
+// stringOrList is one condition value as a string, several as a list.
+func stringOrList(values []string) any {
+	if len(values) == 1 {
+		return values[0]
+	}
+	return values
 }
 
 // previewDeny is the preview role's second inline policy: whatever a

@@ -136,6 +136,15 @@ func Check(ctx context.Context, c *buildkite.Client, s bksettings.Settings) ([]D
 			drift(name+" cluster", "not the deploy cluster", p.ClusterID)
 		}
 		checkPipeline(want, p, drift)
+		if len(want.Schedules) > 0 || want.Cluster == bksettings.DeployCluster {
+			schedules, err := list(func(o buildkite.ListOptions) ([]buildkite.PipelineSchedule, *buildkite.Response, error) {
+				return c.PipelineSchedules.List(ctx, s.Organization, want.Slug, &buildkite.PipelineScheduleListOptions{ListOptions: o})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("list the schedules of pipeline %s: %w", want.Slug, err)
+			}
+			checkSchedules(want, schedules, drift)
+		}
 		gh, ok := p.Provider.Settings.(*buildkite.GitHubSettings)
 		if !ok {
 			drift(name+" provider", "github", p.Provider.ID)
@@ -185,6 +194,45 @@ func Check(ctx context.Context, c *buildkite.Client, s bksettings.Settings) ([]D
 		}
 	}
 	return drifts, nil
+}
+
+// checkSchedules compares a pipeline's schedules with the declared ones:
+// each present by label, with its cronline and branch, enabled, with no env
+// of its own (a schedule's env is a build env no signature covers); and,
+// in the deploy cluster, no other.
+func checkSchedules(want bksettings.Pipeline, got []buildkite.PipelineSchedule, drift func(setting, want, got string)) {
+	name := "pipeline " + want.Slug
+	declared := map[string]bool{}
+	for _, w := range want.Schedules {
+		declared[w.Label] = true
+		i := slices.IndexFunc(got, func(s buildkite.PipelineSchedule) bool { return s.Label == w.Label })
+		if i < 0 {
+			drift(fmt.Sprintf("%s schedule %q", name, w.Label), fmt.Sprintf("%s of %s", w.Cronline, w.Branch), "absent")
+			continue
+		}
+		g := got[i]
+		setting := fmt.Sprintf("%s schedule %q", name, w.Label)
+		if strings.TrimSpace(g.Cronline) != w.Cronline {
+			drift(setting+" cronline", w.Cronline, orNone([]string{g.Cronline}))
+		}
+		if g.Branch != w.Branch {
+			drift(setting+" branch", w.Branch, orNone([]string{g.Branch}))
+		}
+		if !g.Enabled {
+			drift(setting+" enabled", "true", "false")
+		}
+		if len(g.Env) > 0 {
+			drift(setting+" env", "none", strings.Join(slices.Sorted(maps.Keys(g.Env)), ", "))
+		}
+	}
+	if want.Cluster != bksettings.DeployCluster {
+		return
+	}
+	for _, g := range got {
+		if !declared[g.Label] {
+			drift(fmt.Sprintf("%s schedule %q", name, g.Label), "absent (the deploy cluster's pipelines run no other schedule)", g.Cronline)
+		}
+	}
 }
 
 // checkPipeline compares what a pipeline's settings say of its

@@ -69,6 +69,18 @@ type Pipeline struct {
 	// BlockTeams, when set, are the only teams that may unblock each of
 	// its block steps (allowed_teams).
 	BlockTeams []string `json:"blockTeams,omitempty"`
+	// Schedules are its scheduled builds, by label. A pipeline of the
+	// deploy cluster has no other: a schedule starts builds nobody pushed.
+	Schedules []Schedule `json:"schedules,omitempty"`
+}
+
+// Schedule is one scheduled build: when (Buildkite's cronline, in UTC
+// unless it names a zone) and of which branch. It carries no env: what
+// its steps need is in their signed env.
+type Schedule struct {
+	Label    string `json:"label"`
+	Cronline string `json:"cronline"`
+	Branch   string `json:"branch"`
 }
 
 // Rule lets Source trigger, or read the artifacts of, Target.

@@ -87,7 +87,7 @@ func Drift(d Digest, stack string, status int, hint Hint) (markdown string, verd
 		fmt.Fprintf(&b, "- `%s` (`%s`): %s\n", c.Name, c.Type, nextStep(c))
 		for _, v := range c.Values {
 			fmt.Fprintf(&b, "  - %s: code %s, account %s", v.Path, v.Code, v.Current)
-			if key, derived, ok := hint(c.Name, v.Path); ok {
+			if key, derived, ok := hintFor(hint, c.Name, v.Path); ok {
 				if derived != "" {
 					fmt.Fprintf(&b, "; to keep the account's, change ci-infra:%s (%s)", key, derived)
 				} else {
@@ -99,6 +99,23 @@ func Drift(d Digest, stack string, status int, hint Hint) (markdown string, verd
 	}
 	writeProblems(&b, d)
 	return b.String(), verdict
+}
+
+// hintFor asks hint for the property at path, then for each property
+// that holds it ("a.b[0].c", "a.b[0]", "a.b", "a").
+func hintFor(hint Hint, resource, path string) (string, string, bool) {
+	path, _, _ = strings.Cut(path, " line ")
+	for path != "" {
+		if key, derived, ok := hint(resource, path); ok {
+			return key, derived, true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return "", "", false
 }
 
 // nextStep says what `up` would do to the resource.

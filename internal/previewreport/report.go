@@ -146,33 +146,90 @@ func (d Digest) Problems() []Diagnostic {
 }
 
 // changed lists the leaves that differ between two values of a property,
-// by dotted path.
+// by path: objects by key, lists by index, a string that holds a JSON
+// document (a policy) as that document, and text of several lines by its
+// first differing line.
 func changed(path string, old, new any) []Value {
-	o, oIsMap := old.(map[string]any)
-	n, nIsMap := new.(map[string]any)
-	if oIsMap && nIsMap {
-		keys := map[string]bool{}
-		for k := range o {
-			keys[k] = true
+	if o, ok := jsonDocument(old); ok {
+		if n, ok := jsonDocument(new); ok {
+			return changed(path, o, n)
 		}
-		for k := range n {
-			keys[k] = true
+	}
+	// Something added or removed whole is shown leaf by leaf, like a change.
+	if _, ok := new.(map[string]any); ok && old == nil {
+		old = map[string]any{}
+	}
+	if _, ok := old.(map[string]any); ok && new == nil {
+		new = map[string]any{}
+	}
+	switch o := old.(type) {
+	case map[string]any:
+		if n, ok := new.(map[string]any); ok {
+			keys := map[string]bool{}
+			for k := range o {
+				keys[k] = true
+			}
+			for k := range n {
+				keys[k] = true
+			}
+			var sorted []string
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			sort.Strings(sorted)
+			var out []Value
+			for _, k := range sorted {
+				out = append(out, changed(path+"."+k, o[k], n[k])...)
+			}
+			return out
 		}
-		var sorted []string
-		for k := range keys {
-			sorted = append(sorted, k)
+	case []any:
+		if n, ok := new.([]any); ok {
+			var out []Value
+			for i := range max(len(o), len(n)) {
+				out = append(out, changed(fmt.Sprintf("%s[%d]", path, i), element(o, i), element(n, i))...)
+			}
+			return out
 		}
-		sort.Strings(sorted)
-		var out []Value
-		for _, k := range sorted {
-			out = append(out, changed(path+"."+k, o[k], n[k])...)
+	case string:
+		if n, ok := new.(string); ok && o != n && (strings.Contains(o, "\n") || strings.Contains(n, "\n")) {
+			a, b := strings.Split(o, "\n"), strings.Split(n, "\n")
+			for i := range max(len(a), len(b)) {
+				if x, y := element(a, i), element(b, i); x != y {
+					return []Value{{Path: fmt.Sprintf("%s line %d", path, i+1), Code: short(y), Current: short(x)}}
+				}
+			}
 		}
-		return out
 	}
 	if short(old) == short(new) {
 		return nil
 	}
 	return []Value{{Path: path, Code: short(new), Current: short(old)}}
+}
+
+// element is xs[i], or nil past its end.
+func element[T any](xs []T, i int) any {
+	if i < len(xs) {
+		return xs[i]
+	}
+	return nil
+}
+
+// jsonDocument reads a string that holds a JSON object or list.
+func jsonDocument(v any) (any, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, false
+	}
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
+		return nil, false
+	}
+	var doc any
+	if json.Unmarshal([]byte(s), &doc) != nil {
+		return nil, false
+	}
+	return doc, true
 }
 
 // secretSig is how the engine marks a secret value in JSON.

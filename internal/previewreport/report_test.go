@@ -44,6 +44,9 @@ func hint(resource, property string) (string, string, bool) {
 	if resource == "agents-stack" && property == "parameters.MaxSize" {
 		return "agentsMaxSize", "", true
 	}
+	if resource == "guardrails-materialize-default-branch" && property == "requiredPullRequestReviews" {
+		return "repositories", "the repository's requiredApprovals", true
+	}
 	return "", "", false
 }
 
@@ -70,4 +73,6 @@ func TestDrift(t *testing.T) {
 	assert.NotContains(t, md, `"x"`, "no secret value reaches the report")
 	assert.Contains(t, md, "[secret]")
 	assert.Contains(t, md, "`pulumi config set agentsMaxSize 9 --stack prod`")
+	assert.Contains(t, md, "requiredPullRequestReviews[0].requiredApprovingReviewCount: code 1, account 0; to keep the account's, change ci-infra:repositories",
+		"a nested property finds the hint of the property that holds it")
 }
