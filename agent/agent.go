@@ -12,15 +12,36 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"text/template"
 
 	"mtrlz.dev/ci-infra/components/ident"
 )
 
 // Bootstrap is bootstrap.sh, uploaded to the config bucket and run as root by
-// every agent instance at boot.
+// every agent instance at boot, as a template: RenderBootstrap writes the
+// hooks it installs (hooks/) into it.
 //
 //go:embed bootstrap.sh
 var Bootstrap string
+
+// The hooks bootstrap.sh installs, each a file of its own so that it reads,
+// diffs and lints as shell: the build-safety guard every agent sources
+// before a checkout; the deploy agents' addition to it (only origin's head
+// goes on); and the deploy agents' pre-bootstrap guard (the allow-list and
+// plugin lines come before it, written by bootstrap.sh). The stacks tests
+// run them as the agent does, and lint them as installed.
+var (
+	//go:embed hooks/pre-checkout.sh
+	preCheckoutHook string
+	//go:embed hooks/pre-checkout-deploy.sh
+	preCheckoutDeployHook string
+	//go:embed hooks/pre-bootstrap.sh
+	preBootstrapHook string
+)
+
+// bootstrapTemplate is Bootstrap parsed once; a malformed template is a
+// defect of this package, which its tests catch.
+var bootstrapTemplate = template.Must(template.New("bootstrap.sh").Option("missingkey=error").Parse(Bootstrap))
 
 // DeployTarget is one (pipeline, branch) the deploy agents run. With
 // TriggeredBy, only builds that pipeline's trigger step created
@@ -148,7 +169,13 @@ func RenderBootstrap(p BootstrapParams) (string, error) {
 	if err := errors.Join(errs...); err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
-	shebang, body, _ := strings.Cut(Bootstrap, "\n")
+	var rendered strings.Builder
+	if err := bootstrapTemplate.Execute(&rendered, map[string]string{
+		"PreCheckout": preCheckoutHook, "PreCheckoutDeploy": preCheckoutDeployHook, "PreBootstrap": preBootstrapHook,
+	}); err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	shebang, body, _ := strings.Cut(rendered.String(), "\n")
 	header := fmt.Sprintf("# Written in by the ci-infra program (agent.RenderBootstrap).\nCI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-%s}\nCI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-%s}\nCI_INFRA_DEPLOY_PLUGINS=${CI_INFRA_DEPLOY_PLUGINS:-%s}\nCI_INFRA_DEPLOY_ALLOWED_PLUGINS=${CI_INFRA_DEPLOY_ALLOWED_PLUGINS:-%s}\nCI_INFRA_DEPLOY_ALLOWED_ENV=${CI_INFRA_DEPLOY_ALLOWED_ENV:-%s}\n",
 		ShellQuote(p.DeployQueue), ShellQuote(strings.Join(lines, "\n")), ShellQuote(strings.Join(plugins, "\n")),
 		ShellQuote(AllowNoPlugin), ShellQuote(strings.Join(DeployEnvironmentPatterns(), ",")))

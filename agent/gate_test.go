@@ -289,7 +289,7 @@ func installHooks(t *testing.T, dir, hooks string) {
 	t.Helper()
 	me, err := user.Current()
 	require.NoError(t, err)
-	cmd := exec.Command("bash", "bootstrap.sh")
+	cmd := exec.Command("bash", renderedBootstrap(t))
 	cmd.Env = append(os.Environ(), "AGENT_USER="+me.Username, "AGENT_HOME="+filepath.Join(dir, "home"),
 		"AGENT_CONFIG="+filepath.Join(dir, "agent.cfg"), "AGENT_HOOKS_PATH="+hooks)
 	out, err := cmd.CombinedOutput()

@@ -16,6 +16,7 @@ import (
 	"mtrlz.dev/ci-infra/components/ciaccess"
 	"mtrlz.dev/ci-infra/internal/plan"
 	"mtrlz.dev/ci-infra/internal/testkit/plantest"
+	"mtrlz.dev/ci-infra/internal/testkit/testenv"
 )
 
 // origin makes a repository with two commits on main and returns its path
@@ -443,4 +444,22 @@ func TestTheReleaseIsBuiltWhereNoDefaultJobReaches(t *testing.T) {
 			assert.Equal(t, tt.ran, ran, "%s", out)
 		})
 	}
+}
+
+// The hooks bootstrap.sh installs (agent/hooks/) pass shellcheck as they
+// are installed on an instance, the allow-list and plugin lines written
+// in: a deploy agent's pre-bootstrap and pre-checkout, and any other
+// agent's pre-checkout.
+func TestTheInstalledHooksPassShellcheck(t *testing.T) {
+	shellcheck := testenv.ShellcheckPath(t)
+	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
+	require.NoError(t, err)
+	hooks := deployGuard(t, object.Input("content").(string))
+	for _, hook := range []string{"pre-bootstrap", "pre-checkout"} {
+		out, err := exec.Command(shellcheck, "--severity=style", "--shell=bash", filepath.Join(hooks, hook)).CombinedOutput()
+		assert.NoError(t, err, "the deploy agents' %s:\n%s", hook, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(hooks, "pre-checkout"))
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "only the head of", "the deploy agents' pre-checkout holds their addition")
 }

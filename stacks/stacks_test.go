@@ -268,8 +268,20 @@ func TestProdUploadsTheReviewedBootstrapScript(t *testing.T) {
 	object, err := prodPlan(t).Get("aws:s3/bucketObjectv2:BucketObjectv2", "config-bootstrap.sh")
 	require.NoError(t, err)
 	content := object.Input("content").(string)
+	// agent/bootstrap.sh as reviewed, with the hooks of agent/hooks/ written
+	// in, after the values the program writes in.
 	_, body, _ := strings.Cut(string(raw), "\n")
-	assert.True(t, strings.HasSuffix(content, body), "the object agents run is agent/bootstrap.sh as reviewed, after the values the program writes in")
+	for _, part := range regexp.MustCompile(`\{\{\.[A-Za-z]+ -\}\}\n`).Split(body, -1) {
+		assert.Contains(t, content, part, "the object agents run is agent/bootstrap.sh as reviewed")
+	}
+	hooks, err := filepath.Glob(filepath.Join(testenv.Root(t), "agent", "hooks", "*.sh"))
+	require.NoError(t, err)
+	require.Len(t, hooks, 3)
+	for _, hook := range hooks {
+		text, err := os.ReadFile(hook)
+		require.NoError(t, err)
+		assert.Contains(t, content, string(text), "with %s written in", filepath.Base(hook))
+	}
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_QUEUE=${CI_INFRA_DEPLOY_QUEUE:-'deploy'}")
 	assert.Contains(t, content, "CI_INFRA_DEPLOY_ALLOW=${CI_INFRA_DEPLOY_ALLOW:-'ci-infra-deploy main\ndeploy master\ndownloads-publish main deploy'}",
 		"the deploy agents run this repository's deploy pipeline on main, the release pipeline on master, and the publish pipeline on main as the release pipeline triggers it, nothing else")
