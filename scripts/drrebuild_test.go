@@ -87,9 +87,10 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 		"+ pulumi config set --stack dr2 ci-infra:manageGitHub false",
 		"+ pulumi config set --stack dr2 ci-infra:agentsStackName buildkite-dr2",
 		"+ aws iam list-open-id-connect-providers",
-		"buildkiteAgentToken: ask a Buildkite organization admin",
 		"+ secrets_pulumi stack select --create dr2",
-		"+ pulumi -C secrets config set --secret --stack dr2 buildkiteAgentToken",
+		// Which secrets, and whose: the program's table (cmd/plan -secrets),
+		// which a dry run does not run.
+		"+ go run ./cmd/plan -stack dr2 -secrets: for each secret it lists as needed, ask its owner",
 		"+ scripts/ci-up dr2",
 	} {
 		assert.Contains(t, out, want)

@@ -11,28 +11,6 @@ import (
 	"mtrlz.dev/ci-infra/components/ident"
 )
 
-// Logical names of the components that hold state. They name the resources
-// in Build and the keys of the `adopt` config, so they are written once.
-const (
-	nameConfig       = "config"
-	nameAgentPolicy  = "agent-policy"
-	nameSecrets      = "secrets"
-	nameSecretsLogs  = "secrets-logs"
-	nameDownloads    = "downloads"
-	nameDownloadSite = "downloads-site"
-	nameZone         = "internal-zone"
-	nameAgents       = "agents"
-	nameBuilders     = "builders"
-	nameDeployers    = "deploy-agents"
-	// The burst builders hold no state worth adopting.
-	nameBuildersBurst = "builders-burst"
-	nameTeam          = "trusted-team"
-	nameCIAccess      = "ci-access"
-	// The instance roles' boundaries are new: nothing to adopt.
-	nameAgentBoundary       = "agent-boundary"
-	nameDeployAgentBoundary = "deploy-agent-boundary"
-)
-
 // AdoptIDs maps a component to the ID of the existing resource it adopts.
 // An ID may be written as a number: `pulumi config set --path
 // adopt.trusted-team 4242` stores the team's numeric ID as one.

@@ -259,7 +259,7 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 			return nil // unset, or Pulumi.yaml's empty default
 		}
 		if raw, ok := ctx.GetConfig(full); ok && raw != "" && !ctx.IsConfigSecret(full) {
-			return fmt.Errorf("is stored in plain text in the stack file; remove it and run `%s`", setHint(f.Key, true))
+			return storedInPlainText(setHint(f.Key, true))
 		}
 		if raw, _ := ctx.GetConfig(full); strings.TrimSpace(raw) == "" {
 			return fmt.Errorf("not set; run `%s`", setHint(f.Key, true))

@@ -60,18 +60,11 @@ type NeededWebhook struct {
 // tokenDir: one table for both layouts, and what the secrets stack checks
 // the main stack's secretsNeeded against (checkDestinations).
 func secretPlaces(tokenDir string) map[string]SecretPlace {
-	places := map[string]SecretPlace{
-		"buildkiteAgentToken":       {Name: "agent-token", Parameter: tokenDir + "buildkite-agent-token"},
-		"buildkiteDeployAgentToken": {Name: "deploy-agent-token", Parameter: tokenDir + "buildkite-deploy-agent-token"},
-		"agentSshPrivateKey":        {Name: agent.PrivateSSHKeyKey, Object: agent.PrivateSSHKeyKey},
-		"buildSafetyGithubToken":    {Name: agent.BuildSafetyTokenKey, Object: agent.BuildSafetyTokenKey},
-		"dockerHubUser":             {Name: agent.EnvironmentKey, Object: agent.EnvironmentKey, EnvVar: "DOCKER_LOGIN_USER"},
-		"dockerHubPassword":         {Name: agent.DockerPasswordKey, Object: agent.DockerPasswordKey},
-		"webhookSecret":             {Name: "webhooks"},
-	}
-	for key, p := range places {
-		p.Key = key
-		places[key] = p
+	places := map[string]SecretPlace{}
+	for _, spec := range secretTable {
+		p := spec.place(tokenDir)
+		p.Key = spec.Key
+		places[spec.Key] = p
 	}
 	return places
 }
@@ -206,7 +199,7 @@ func BuildSecrets(ctx *pulumi.Context) (pulumi.Map, error) {
 		case !ok || raw == "":
 			problems = append(problems, fmt.Errorf("%s: not set; the stack %s needs it; run `pulumi -C secrets config set --secret %s <value>`", full, main, p.Key))
 		case !ctx.IsConfigSecret(full):
-			problems = append(problems, fmt.Errorf("%s: is stored in plain text; run `pulumi -C secrets config set --secret %s <value>`", full, p.Key))
+			problems = append(problems, fmt.Errorf("%s: %w", full, storedInPlainText("pulumi -C secrets config set --secret "+p.Key+" <value>")))
 		default:
 			values[p.Key] = config.GetSecret(ctx, p.Key)
 		}

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +97,14 @@ func TestTheSecretsStackWritesWhatTheMainStackNeeds(t *testing.T) {
 		objects = append(objects, r.Input("key").(string))
 	}
 	assert.ElementsMatch(t, []string{"private_ssh_key", "build-safety-github-token", "environment", "secret-files/DOCKER_LOGIN_PASSWORD"}, objects)
+
+	// A secret in plain text is refused in the words the main stack uses
+	// (storedInPlainText), with how to set it in this stack.
+	plain := opts
+	plain.Secrets = slices.DeleteFunc(slices.Clone(opts.Secrets), func(k string) bool { return k == "ci-infra-secrets:buildkiteAgentToken" })
+	_, err = plan.Run(BuildSecrets, plain)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ci-infra-secrets:buildkiteAgentToken: is stored in plain text in the stack file; remove it and run `pulumi -C secrets config set --secret buildkiteAgentToken <value>`")
 
 	// A missing secret is named, with every other one, before anything.
 	delete(opts.Config, "ci-infra-secrets:dockerHubPassword")

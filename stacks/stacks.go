@@ -65,7 +65,7 @@ func build(ctx *pulumi.Context, keys []string) (pulumi.Map, error) {
 	}
 	tags := label.Base(ctx.Project(), ctx.Stack())
 
-	net, err := network.New(ctx, "network", network.Args{
+	net, err := network.New(ctx, nameNetwork, network.Args{
 		CIDR:              cfg.VpcCIDR,
 		AvailabilityZones: cfg.Zones(),
 		Region:            cfg.Region,

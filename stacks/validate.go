@@ -233,22 +233,14 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 	c.validateSecrets(bad)
 }
 
-// SecretKeys are the secrets this stack's layout and config need, by key:
-// the tokens and the SSH key always, the others as forkBuildsFromTeam,
-// dockerHubLogin and the webhooks ask. With separateSecrets the
-// ci-infra-secrets stack needs exactly these (secretsNeeded).
+// SecretKeys are the secrets this stack's layout and config need, by key
+// (secretTable). With separateSecrets the ci-infra-secrets stack needs
+// exactly these (secretsNeeded).
 func (c *Config) SecretKeys() []string {
-	keys := []string{"buildkiteAgentToken", "buildkiteDeployAgentToken", "agentSshPrivateKey"}
-	if c.ForkBuildsFromTeam {
-		keys = append(keys, "buildSafetyGithubToken")
-	}
-	if c.DockerHubLogin {
-		keys = append(keys, "dockerHubUser", "dockerHubPassword")
-	}
-	for _, r := range c.Repositories {
-		if len(r.Webhooks) > 0 {
-			keys = append(keys, "webhookSecret")
-			break
+	var keys []string
+	for _, s := range secretTable {
+		if s.needed(c) {
+			keys = append(keys, s.Key)
 		}
 	}
 	return keys
@@ -256,22 +248,11 @@ func (c *Config) SecretKeys() []string {
 
 // secrets maps each secret key to its value (nil when unset).
 func (c *Config) secrets() map[string]*pulumi.StringOutput {
-	return map[string]*pulumi.StringOutput{
-		"buildkiteAgentToken": c.BuildkiteAgentToken, "buildkiteDeployAgentToken": c.BuildkiteDeployAgentToken,
-		"agentSshPrivateKey": c.AgentSSHPrivateKey, "buildSafetyGithubToken": c.BuildSafetyGitHubToken,
-		"dockerHubUser": c.DockerHubUser, "dockerHubPassword": c.DockerHubPassword, "webhookSecret": c.WebhookSecret,
+	values := map[string]*pulumi.StringOutput{}
+	for _, s := range secretTable {
+		values[s.Key] = s.value(c)
 	}
-}
-
-// why says what needs a secret key, for the error that asks for it.
-var why = map[string]string{
-	"buildkiteAgentToken":       "is needed: the default cluster's agent token, which every stack but the deploy agents' registers with",
-	"buildkiteDeployAgentToken": "is needed: the deploy cluster's agent token (deployClusterId)",
-	"agentSshPrivateKey":        "is needed: the key the agents clone with",
-	"buildSafetyGithubToken":    "is needed when forkBuildsFromTeam is true, its default (a read-only token that can read the team's memberships); or set forkBuildsFromTeam to false to refuse every fork build",
-	"dockerHubUser":             "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); or set dockerHubLogin to false",
-	"dockerHubPassword":         "is needed while dockerHubLogin is true, its default (safe builds log in to Docker Hub to push and pull the ci-* images); or set dockerHubLogin to false",
-	"webhookSecret":             "is needed to sign the configured webhooks",
+	return values
 }
 
 // validateSecrets holds each layout to its secrets: with separateSecrets
@@ -290,7 +271,7 @@ func (c *Config) validateSecrets(bad func(key, format string, args ...any)) {
 	}
 	for _, key := range c.SecretKeys() {
 		if values[key] == nil {
-			bad(key, "%s; run `%s`", why[key], setHint(key, true))
+			bad(key, "%s; run `%s`", secretSpecOf(key).why, setHint(key, true))
 		}
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"mtrlz.dev/ci-infra/internal/cost"
 	"mtrlz.dev/ci-infra/internal/fleet"
 	"mtrlz.dev/ci-infra/internal/plan"
@@ -53,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stack := flags.String("stack", "prod", "stack to plan: reads Pulumi.<stack>.yaml")
 	asJSON := flags.Bool("json", false, "print one JSON document instead of a tree")
 	dir := flags.String("dir", ".", "project directory holding Pulumi.yaml")
+	listSecrets := flags.Bool("secrets", false, "print the stack's table of secrets (key, needed, owner, source) as JSON, for the scripts, and nothing else")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -64,6 +67,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := plan.LoadOptions(*dir, *stack)
 	if err != nil {
 		return fail(err)
+	}
+	if *listSecrets {
+		// The one table of secrets (stacks/secrettable.go), for this
+		// stack's config: scripts/dr-rebuild and split-secrets read it
+		// instead of keeping lists of their own.
+		var table []stacks.SecretInfo
+		_, err := plan.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+			cfg, err := stacks.LoadConfig(ctx, nil)
+			if err == nil {
+				table = cfg.Secrets()
+			}
+			return nil, err
+		}, opts)
+		if err != nil {
+			return fail(err)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(table); err != nil {
+			return fail(err)
+		}
+		return 0
 	}
 	p, err := plan.Run(stacks.Checked(slices.Collect(maps.Keys(opts.Config))), opts)
 	if err != nil {

@@ -142,3 +142,24 @@ func TestUnknownStackFileIsAnError(t *testing.T) {
 	assert.Equal(t, 1, code, "a stack with no file lacks its required keys")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix: not set")
 }
+
+// -secrets prints the one table of secrets for a stack's config: what the
+// scripts ask for, and whose it is.
+func TestSecretsPrintsTheTable(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"-stack", "prod", "-dir", testenv.Root(t), "-secrets"}, &stdout, &stderr), stderr.String())
+	var table []struct {
+		Key    string
+		Needed bool
+		Owner  string
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &table))
+	needed := map[string]bool{}
+	for _, row := range table {
+		needed[row.Key] = row.Needed
+		assert.NotEmpty(t, row.Owner, row.Key)
+	}
+	assert.Equal(t, map[string]bool{"buildkiteAgentToken": true, "buildkiteDeployAgentToken": true, "agentSshPrivateKey": true,
+		"buildSafetyGithubToken": true, "dockerHubUser": true, "dockerHubPassword": true, "webhookSecret": false}, needed,
+		"prod has no webhook, so no webhookSecret")
+}
