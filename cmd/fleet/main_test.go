@@ -130,6 +130,7 @@ func TestFromBuildkiteWritesATraceTheSimulatorReads(t *testing.T) {
 	require.Equal(t, 0, run([]string{"-from-buildkite", "acme", "-since", "1d", "-api", srv.URL + "/", "-o", out}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stderr.String(), "acme: page 1, 1 builds, 2 jobs so far")
 	assert.Contains(t, stderr.String(), "left out: 1 wait, block and trigger steps")
+	t.Logf("-from-buildkite against the fake API:\n%s", stderr.String())
 
 	stdout.Reset()
 	require.Equal(t, 0, run([]string{"-stack", "prod", "-dir", testenv.Root(t), "-trace", out}, &stdout, &stderr), stderr.String())
