@@ -64,6 +64,18 @@ agent_stack_excludes() {
     jq -r '.resources[] | select(.type == "aws:cloudformation/stack:Stack") | "--exclude\n\(.urn)"'
 }
 
+# deploy_agents_excludes STACK: the --exclude flags that leave the deploy
+# agents' own stack (the stack output deployStackName) and its component
+# out of an up, from the offline plan: their URNs are the program's, never
+# written here.
+deploy_agents_excludes() {
+  go run ./cmd/plan -stack "$1" -json | jq -r '
+    .outputs.deployStackName as $name
+    | [.resources[] | select(.type == "aws:cloudformation/stack:Stack" and .inputs.name == $name)] as $stacks
+    | if ($stacks | length) != 1 then error("no single agent stack named \($name) in the plan") else . end
+    | $stacks[0] | "--exclude\n\(.parent)\n--exclude-dependents\n--exclude\n\(.urn)"'
+}
+
 # use_pipeline_role ROLE_ARN STEP
 # Inside a Buildkite job, trade the job's OIDC token (audience
 # sts.amazonaws.com) for short-lived credentials of ROLE_ARN. The role

@@ -362,6 +362,10 @@ func TestCIUpInBuildkiteSkipsThePrompt(t *testing.T) {
 	secrets := strings.Index(calls, "pulumi -C secrets up --stack prod --diff --policy-pack ../policies --yes --non-interactive")
 	require.True(t, main >= 0 && secrets >= 0, "the main stack and its secrets stack are updated:\n%s", calls)
 	assert.Less(t, main, secrets, "the main stack first: the secrets stack reads its secretsNeeded")
+	// The deploy agents' own stack is left to an operator: its URNs come
+	// from the plan (the stack output deployStackName), not from the script.
+	assert.Contains(t, calls, "--exclude urn:pulumi:prod::ci-infra::ci-infra:buildkite:AgentStack::deploy-agents --exclude-dependents "+
+		"--exclude urn:pulumi:prod::ci-infra::ci-infra:buildkite:AgentStack$aws:cloudformation/stack:Stack::deploy-agents-stack")
 	// The secrets stack's key and the GitHub token come from Buildkite
 	// secrets, read in this step: the job's environment held neither.
 	assert.Contains(t, calls, "buildkite-agent secret get CI_INFRA_SECRETS_PASSPHRASE")
