@@ -1,9 +1,14 @@
 package docs
 
 import (
+	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"mtrlz.dev/ci-infra/internal/testkit/testenv"
+	"mtrlz.dev/ci-infra/stacks"
 )
 
 // The references are generated, never written by hand: configuration.md
@@ -29,6 +35,23 @@ func TestConfigurationReferenceIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	src, err := os.ReadFile(filepath.Join(testenv.Root(t), "stacks", "agentstacks.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := objectReference(src, "AgentStacks", stacks.DefaultAgentStacks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fields, "`test.maxSize`") {
+		t.Fatalf("the agent stacks' reference lists no field:\n%s", fields)
+	}
+	want += "\n## Agent stacks\n\n" +
+		"The fields of `agentStacks`, from `stacks/agentstacks.go` (its comments and\n" +
+		"`DefaultAgentStacks`). A stack sets only those it changes, e.g.\n" +
+		"`pulumi config set --path agentStacks.test.maxSize 30`; the rest keep these\n" +
+		"defaults. A misspelt field is refused, naming the closest one.\n\n" +
+		"| Field | Type | Default | Description |\n| --- | --- | --- | --- |\n" + fields
 	checkGenerated(t, "configuration.md", want)
 }
 
@@ -67,6 +90,68 @@ func checkGenerated(t *testing.T, file, want string) {
 		return
 	}
 	t.Errorf("docs/%s is not what its source generates; run: go test ./docs -update", file)
+}
+
+// objectReference renders every leaf field of the struct named root in
+// the Go source src, by its JSON path: its type, its value in defaults and
+// the comment above it (joined with the comments of the structs it sits
+// in, when it has none of its own).
+func objectReference(src []byte, root string, defaults any) (string, error) {
+	file, err := parser.ParseFile(token.NewFileSet(), "", src, parser.ParseComments)
+	if err != nil {
+		return "", err
+	}
+	structs := map[string]*ast.StructType{}
+	ast.Inspect(file, func(n ast.Node) bool {
+		if ts, ok := n.(*ast.TypeSpec); ok {
+			if st, ok := ts.Type.(*ast.StructType); ok {
+				structs[ts.Name.Name] = st
+			}
+		}
+		return true
+	})
+	var b strings.Builder
+	var walk func(prefix, typeName string, v reflect.Value) error
+	walk = func(prefix, typeName string, v reflect.Value) error {
+		st, ok := structs[typeName]
+		if !ok {
+			return fmt.Errorf("no struct %s in the source", typeName)
+		}
+		for _, f := range st.Fields.List {
+			if len(f.Names) != 1 || f.Tag == nil {
+				continue
+			}
+			tag := reflect.StructTag(strings.Trim(f.Tag.Value, "`"))
+			name, _, _ := strings.Cut(tag.Get("json"), ",")
+			value := v.FieldByName(f.Names[0].Name)
+			doc := strings.Join(strings.Fields(f.Doc.Text()), " ")
+			if doc == "" {
+				return fmt.Errorf("field %s%s has no comment: say what it sets", prefix, name)
+			}
+			if value.Kind() == reflect.Struct {
+				ident, ok := f.Type.(*ast.Ident)
+				if !ok {
+					return fmt.Errorf("field %s: want a named struct type", name)
+				}
+				if err := walk(prefix+name+".", ident.Name, value); err != nil {
+					return err
+				}
+				continue
+			}
+			typ := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "string[]"}[value.Kind()]
+			def, _ := json.Marshal(value.Interface())
+			text := strings.Trim(string(def), `"`)
+			if text == "" {
+				text = `""`
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", prefix+name, typ, text, strings.ReplaceAll(doc, "|", `\|`))
+		}
+		return nil
+	}
+	if err := walk("", root, reflect.ValueOf(defaults)); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 // configKey is one key of Pulumi.yaml's config schema.

@@ -66,7 +66,8 @@ deny_agent_stack_instance_type contains msg if {
 }
 
 # Source: the seed ("configured to downscale aggressively"): a fleet bigger
-# than the ceiling is a reviewed decision, made here.
+# than the ceiling is a reviewed decision, made in components/agentstack
+# (MaxSizeCeiling, which the config and the component check too).
 deny_agent_stack_max_size contains msg if {
 	agent_stack
 	to_number(param("MaxSize")) > max_size_ceiling

@@ -4,13 +4,9 @@ package ci_infra
 
 import rego.v1
 
-# Settings. Kept here, reviewed like code. The instance types and the
-# secrets bucket's objects come from Go's tables (generated.rego).
-
-# The most instances any agent stack may scale to: the test agents' cap,
-# chosen with cmd/fleet on the bursty trace (a Monday's builds need about
-# 40; README, "What it costs").
-max_size_ceiling := 40
+# Settings. Kept here, reviewed like code. The instance types, the secrets
+# bucket's objects and the ceiling of an agent stack's size
+# (max_size_ceiling) come from Go (generated.rego).
 
 # Setting KeyName opens tcp/22 to the world on the stack's security group.
 ssh_allowed := false

@@ -85,7 +85,7 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 		"+ pulumi config set --stack dr2 aws:region us-west-2",
 		"+ pulumi config set --stack dr2 ci-infra:bucketSuffix mtrlz-dr2",
 		"+ pulumi config set --stack dr2 ci-infra:manageGitHub false",
-		"+ pulumi config set --stack dr2 ci-infra:agentsStackName buildkite-dr2",
+		"+ pulumi config set --stack dr2 --path agentStacks.test.stackName buildkite-dr2",
 		"+ aws iam list-open-id-connect-providers",
 		"+ secrets_pulumi stack select --create dr2",
 		// Which secrets, and whose: the program's table (cmd/plan -secrets),

@@ -18,6 +18,7 @@ import (
 
 	"mtrlz.dev/ci-infra/components/policydoc"
 	"mtrlz.dev/ci-infra/internal/testkit/testenv"
+	"mtrlz.dev/ci-infra/stacks"
 )
 
 // step is what the tests read of a step, from Buildkite's own parser.
@@ -61,6 +62,24 @@ func pipelineSteps(t *testing.T, file string) map[string]step {
 
 // prodConfig is prod's value of a ci-infra config key: Pulumi.prod.yaml's,
 // else the default in Pulumi.yaml.
+// prodAgentStacks is prod's ci-infra:agentStacks: its file's fields over
+// the defaults, as the program reads them.
+func prodAgentStacks(t *testing.T) stacks.AgentStacks {
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "Pulumi.prod.yaml"))
+	require.NoError(t, err)
+	var stack struct{ Config map[string]any }
+	require.NoError(t, yaml.Unmarshal(raw, &stack))
+	value := ""
+	if v, ok := stack.Config["ci-infra:agentStacks"]; ok {
+		encoded, err := json.Marshal(v)
+		require.NoError(t, err)
+		value = string(encoded)
+	}
+	s, err := stacks.ParseAgentStacks(value)
+	require.NoError(t, err)
+	return s
+}
+
 func prodConfig(t *testing.T, key string) string {
 	read := func(file string, into any) {
 		raw, err := os.ReadFile(filepath.Join(testenv.Root(t), file))
@@ -131,7 +150,7 @@ func admits(t *testing.T, policy, issuerHost, pipeline, branch string, s step) b
 	sub := "organization:" + prodConfig(t, "buildkiteOrg") + ":pipeline:" + pipeline +
 		":ref:refs/heads/" + branch + ":commit:0123abcd:step:" + s.Key
 	cluster := "0190ffff-0000-7000-8000-000000000000" // the default cluster
-	if s.Agents["queue"] == prodConfig(t, "deployQueue") {
+	if s.Agents["queue"] == prodAgentStacks(t).Deploy.Queue {
 		cluster = requiredTag(t, policy, tag)
 	}
 	ok, err := policydoc.Admits(policy, map[string]string{
@@ -553,7 +572,7 @@ func TestCIDriftIsAReadOnlyCheckWithAVerdict(t *testing.T) {
 	assert.Contains(t, calls, "pulumi -C . preview --stack prod --refresh --expect-no-changes --json --non-interactive")
 	assert.Contains(t, calls, "buildkite-agent annotate --style error --context drift check of prod")
 	assert.Contains(t, calls, "**Drift in prod**: 1 resource differs from the code")
-	assert.Contains(t, calls, "parameters.MaxSize: code \"9\", account \"40\"; to keep the account's: `pulumi config set agentsMaxSize 40 --stack prod`")
+	assert.Contains(t, calls, "parameters.MaxSize: code \"9\", account \"40\"; to keep the account's: `pulumi config set --path agentStacks.test.maxSize 40 --stack prod`")
 	assert.NotContains(t, calls, "secrets preview", "the scheduled check has no passphrase for the secrets stack")
 
 	code, out, calls = run(t, `printf '%s\n' '{"steps":[{"op":"same","urn":"urn:pulumi:prod::ci-infra::pulumi:pulumi:Stack::ci-infra-prod"}]}'`, "BUILDKITE=true", role)

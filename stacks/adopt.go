@@ -68,9 +68,9 @@ func (c *Config) adoptable() map[string]func(id string) error {
 		nameSecretsLogs: same(c.SecretsLogBucketName()),
 		nameDownloads:   same(c.DownloadsBucketName),
 		nameZone:        pattern(ident.IsZoneID, ident.ZoneIDRule),
-		nameAgents:      same(c.AgentsStackName),
-		nameBuilders:    same(c.BuildersStackName),
-		nameDeployers:   same(c.DeployStackName),
+		nameAgents:      same(c.AgentStacks.Test.StackName),
+		nameBuilders:    same(c.AgentStacks.Builders.StackName),
+		nameDeployers:   same(c.AgentStacks.Deploy.StackName),
 		nameTeam: func(id string) error {
 			if teamID.MatchString(id) || (ident.IsTeamSlug(id) && id == c.TrustedTeamName) {
 				return nil

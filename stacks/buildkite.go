@@ -18,10 +18,10 @@ func (c *Config) BuildkiteSettings() bksettings.Settings {
 	s := bksettings.Settings{
 		Organization: c.BuildkiteOrg,
 		Clusters: []bksettings.Cluster{
-			{Role: bksettings.DefaultCluster, Queues: []string{c.AgentsQueue, c.BuildersQueue}},
+			{Role: bksettings.DefaultCluster, Queues: []string{c.AgentStacks.Test.Queue, c.AgentStacks.Builders.Queue}},
 			// Its queue alone, and one agent token, the deploy agents': any
 			// holder of a token of this cluster can take its jobs.
-			{Role: bksettings.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.DeployQueue}, OnlyTheseQueues: true, Tokens: 1},
+			{Role: bksettings.DeployCluster, ID: c.DeployClusterID, Queues: []string{c.AgentStacks.Deploy.Queue}, OnlyTheseQueues: true, Tokens: 1},
 		},
 		Pipelines: []bksettings.Pipeline{
 			// Every build of this repository, forks behind the gate, with

@@ -33,49 +33,17 @@ type Config struct {
 	ElasticStackVersion        string   `config:"elasticStackVersion"`
 	AgentKeyName               string   `config:"agentKeyName"`
 
-	AgentsStackName          string   `config:"agentsStackName"`
-	AgentsQueue              string   `config:"agentsQueue"`
-	AgentsMinSize            int      `config:"agentsMinSize"`
-	AgentsMaxSize            int      `config:"agentsMaxSize"`
-	AgentsInstanceTypes      []string `config:"agentsInstanceTypes"`
-	AgentsScaleInIdleSeconds int      `config:"agentsScaleInIdleSeconds"`
-	AgentsOnDemandPercentage int      `config:"agentsOnDemandPercentage"`
-	// AgentsScaleOutForWaitingJobs boots test agents while the build they
-	// wait on runs; ScaleOutCooldownSeconds is the scaling stacks' pause
-	// between two scale-outs (cmd/fleet -compare chose both).
-	AgentsScaleOutForWaitingJobs bool `config:"agentsScaleOutForWaitingJobs"`
-	ScaleOutCooldownSeconds      int  `config:"scaleOutCooldownSeconds"`
-	// AgentsInstanceBuffer and BuildersBurstInstanceBuffer: instances kept
-	// booting ahead of the jobs while any job needs an agent (the
-	// template's InstanceBuffer; cmd/fleet -compare chose them).
-	AgentsInstanceBuffer        int `config:"agentsInstanceBuffer"`
-	BuildersBurstInstanceBuffer int `config:"buildersBurstInstanceBuffer"`
-
-	BuildersStackName          string   `config:"buildersStackName"`
-	BuildersBurstStackName     string   `config:"buildersBurstStackName"`
-	BuildersQueue              string   `config:"buildersQueue"`
-	BuildersMinSize            int      `config:"buildersMinSize"`
-	BuildersMaxSize            int      `config:"buildersMaxSize"`
-	BuildersInstanceTypes      []string `config:"buildersInstanceTypes"`
-	BuildersOnDemandPercentage int      `config:"buildersOnDemandPercentage"`
-	// The burst builders: spot or not, and how many stay up in working
-	// hours (scheduled scaling; 0: none), from ScaleUpSchedule to
-	// ScaleDownSchedule in ScheduleTimezone.
-	BuildersBurstOnDemandPercentage  int    `config:"buildersBurstOnDemandPercentage"`
-	BuildersBurstWorkingHoursMinSize int    `config:"buildersBurstWorkingHoursMinSize"`
-	ScaleUpSchedule                  string `config:"scaleUpSchedule"`
-	ScaleDownSchedule                string `config:"scaleDownSchedule"`
-	ScheduleTimezone                 string `config:"scheduleTimezone"`
+	// AgentStacks are the four agent stacks, as one typed object whose
+	// unset fields keep their defaults (agentstacks.go).
+	AgentStacks AgentStacks `config:"agentStacks"`
 	// DriftSchedule is when the deploy pipeline's scheduled build checks
 	// for drift (Buildkite's cronline, UTC; empty: no schedule).
 	DriftSchedule string `config:"driftSchedule"`
 
-	// The deploy agents: the only agents the CI roles trust, running only
-	// their allow-list. They join a Buildkite cluster of their own with its
-	// own agent token; the roles trust that cluster's ID, which Buildkite's
-	// server sets (empty: the roles trust no token until it is set).
-	DeployStackName string `config:"deployStackName"`
-	DeployQueue     string `config:"deployQueue"`
+	// DeployClusterID is the Buildkite cluster the deploy agents
+	// (agentStacks.deploy) join with their own agent token; the roles trust
+	// that cluster's ID, which Buildkite's server sets (empty: the roles
+	// trust no token until it is set).
 	DeployClusterID string `config:"deployClusterId"`
 	// StateBackendURL is the stacks' S3 state backend (the
 	// PULUMI_BACKEND_URL of operators and the pipelines): the preview role
@@ -212,13 +180,18 @@ func setHint(key string, secret bool) string {
 // Every problem is reported at once, each naming its full key, before any
 // resource is registered.
 func LoadConfig(ctx *pulumi.Context, keys []string) (*Config, error) {
-	var c Config
+	c := Config{AgentStacks: DefaultAgentStacks()}
 	v := reflect.ValueOf(&c).Elem()
 	problems := UndeclaredKeys(ctx.Project(), keys)
 	unreadable := map[string]bool{}
 	for _, f := range Fields() {
 		full := fullKey(ctx, f.Key)
 		if err := readField(ctx, f, v.Field(f.index)); err != nil {
+			var keyed *ConfigError
+			if errors.As(err, &keyed) {
+				problems = append(problems, keyed.Problems...)
+				continue
+			}
 			if errors.Is(err, config.ErrMissingVar) {
 				err = fmt.Errorf("not set; run `%s`", setHint(f.Key, f.Secret))
 			}
@@ -276,6 +249,16 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 		return nil
 	}
 	switch dst.Interface().(type) {
+	case AgentStacks:
+		// Decoded onto the defaults already in dst: a stack sets only the
+		// fields it changes. Each problem names its own path.
+		raw, err := config.Try(ctx, f.Key)
+		if err != nil {
+			return err
+		}
+		if errs := decodeOnto(fullKey(ctx, f.Key), raw, dst.Addr().Interface()); len(errs) > 0 {
+			return configError(errs)
+		}
 	case string:
 		s, err := config.Try(ctx, f.Key)
 		if err != nil {

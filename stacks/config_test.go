@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,14 +14,15 @@ import (
 )
 
 // badConfig runs the program with the production config changed by edit and
-// returns the error, after checking that nothing was registered. The
+// returns the error, after checking that nothing was registered. Keys
+// Pulumi.yaml does not declare are refused, as under the CLI. The
 // stack holds its secrets (separateSecrets false), so that the rows about
 // a missing or plaintext secret apply; the others hold in both layouts.
 func badConfig(t *testing.T, edit func(cfg map[string]string, secrets *[]string)) error {
 	t.Helper()
 	opts := plantest.SecretsInStackOptions(t, "prod")
 	edit(opts.Config, &opts.Secrets)
-	p, err := plan.Run(Build, opts)
+	p, err := plan.Run(Checked(slices.Collect(maps.Keys(opts.Config))), opts)
 	require.Error(t, err)
 	assert.Empty(t, p.Registered(), "bad config touches nothing")
 	return err
@@ -28,6 +31,9 @@ func badConfig(t *testing.T, edit func(cfg map[string]string, secrets *[]string)
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	set := func(key, value string) func(map[string]string, *[]string) {
 		return func(c map[string]string, _ *[]string) { c[key] = value }
+	}
+	setPath := func(path string, value any) func(map[string]string, *[]string) {
+		return func(c map[string]string, _ *[]string) { plantest.SetPath(t, c, "ci-infra:agentStacks", path, value) }
 	}
 	unset := func(key string) func(map[string]string, *[]string) {
 		return func(c map[string]string, _ *[]string) { delete(c, key) }
@@ -38,19 +44,34 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		wantKey  string
 		wantText string
 	}{
-		{"min above max", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "6" }, "ci-infra:buildersMaxSize", "must be >= MinSize (6), got 5"},
-		{"negative min", set("ci-infra:agentsMinSize", "-1"), "ci-infra:agentsMinSize", "must be >= 0"},
-		{"a schedule that is not cron", set("ci-infra:scaleUpSchedule", "at nine"), "ci-infra:scaleUpSchedule", "want 5 fields"},
-		{"an hour out of range", set("ci-infra:scaleDownSchedule", "0 25 * * MON-FRI"), "ci-infra:scaleDownSchedule", "out of range"},
-		{"an unknown time zone", set("ci-infra:scheduleTimezone", "Mars/Olympus"), "ci-infra:scheduleTimezone", "not an IANA time zone"},
-		{"more working-hours builders than burst builders", set("ci-infra:buildersBurstWorkingHoursMinSize", "5"), "ci-infra:buildersBurstWorkingHoursMinSize", "must be 0..4"},
-		{"zero max", set("ci-infra:agentsMaxSize", "0"), "ci-infra:agentsMaxSize", "must be >= 1"},
-		{"a test buffer above the size", set("ci-infra:agentsInstanceBuffer", "41"), "ci-infra:agentsInstanceBuffer", "must be 0..agentsMaxSize (40)"},
-		{"a burst buffer above the burst", set("ci-infra:buildersBurstInstanceBuffer", "5"), "ci-infra:buildersBurstInstanceBuffer", "must be 0..4"},
-		{"size not a number", set("ci-infra:agentsMaxSize", "ten"), "ci-infra:agentsMaxSize", "whole number"},
-		{"unknown instance type", set("ci-infra:agentsInstanceTypes", `["c5.2xlarge","z9.mega"]`), "ci-infra:agentsInstanceTypes", `"z9.mega" has no price`},
-		{"instance types not a list", set("ci-infra:buildersInstanceTypes", "c5.2xlarge"), "ci-infra:buildersInstanceTypes", "list of strings"},
-		{"empty instance types", set("ci-infra:buildersInstanceTypes", "[]"), "ci-infra:buildersInstanceTypes", "1 to 25"},
+		{"min above max", setPath("builders.minSize", 6), "ci-infra:agentStacks.builders.maxSize", "must be >= MinSize (6), got 5"},
+		{"negative min", setPath("test.minSize", -1), "ci-infra:agentStacks.test.minSize", "must be >= 0"},
+		{"a schedule that is not cron", setPath("builders.burst.workingHours.start", "at nine"), "ci-infra:agentStacks.builders.burst.workingHours.start", "want 5 fields"},
+		{"an hour out of range", setPath("builders.burst.workingHours.end", "0 25 * * MON-FRI"), "ci-infra:agentStacks.builders.burst.workingHours.end", "out of range"},
+		{"an unknown time zone", setPath("builders.burst.workingHours.timezone", "Mars/Olympus"), "ci-infra:agentStacks.builders.burst.workingHours.timezone", "not an IANA time zone"},
+		{"more working-hours builders than burst builders", setPath("builders.burst.workingHours.minSize", 5), "ci-infra:agentStacks.builders.burst.workingHours.minSize", "must be 0..4"},
+		{"zero max", setPath("test.maxSize", 0), "ci-infra:agentStacks.test.maxSize", "must be >= 1"},
+		{"above the ceiling", setPath("test.maxSize", 41), "ci-infra:agentStacks.test.maxSize", "must be at most 40 (agentstack.MaxSizeCeiling"},
+		{"builders above the ceiling", setPath("builders.maxSize", 41), "ci-infra:agentStacks.builders.maxSize", "must be at most 40"},
+		{"a test buffer above the size", setPath("test.instanceBuffer", 41), "ci-infra:agentStacks.test.instanceBuffer", "must be 0..test.maxSize (40)"},
+		{"a burst buffer above the burst", setPath("builders.burst.instanceBuffer", 5), "ci-infra:agentStacks.builders.burst.instanceBuffer", "must be 0..4"},
+		{"size not a number", setPath("test.maxSize", "ten"), "ci-infra:agentStacks.test.maxSize", `must be a whole number, got "ten"`},
+		{"size not whole", setPath("test.maxSize", 2.5), "ci-infra:agentStacks.test.maxSize", "must be a whole number, got 2.5"},
+		{"a misspelt field", setPath("test.maxsize", 30), "ci-infra:agentStacks.test.maxsize", "is not a field of agentStacks.test; did you mean maxSize?"},
+		{"a misspelt stack", setPath("tests.maxSize", 30), "ci-infra:agentStacks.tests", "did you mean test?"},
+		{"a stack that is not an object", set("ci-infra:agentStacks", `{"test": 30}`), "ci-infra:agentStacks.test", "must be an object with the fields stackName, queue"},
+		{"agent stacks not an object", set("ci-infra:agentStacks", `[1]`), "ci-infra:agentStacks", "must be an object"},
+		{"a flag that is not a boolean", setPath("test.scaleOutForWaitingJobs", "yes"), "ci-infra:agentStacks.test.scaleOutForWaitingJobs", "must be true or false"},
+		{"unknown instance type", setPath("test.instanceTypes", []string{"c5.2xlarge", "z9.mega"}), "ci-infra:agentStacks.test.instanceTypes", `"z9.mega" has no price`},
+		{"instance types not a list", setPath("builders.instanceTypes", "c5.2xlarge"), "ci-infra:agentStacks.builders.instanceTypes", "must be a list"},
+		{"empty instance types", setPath("builders.instanceTypes", []string{}), "ci-infra:agentStacks.builders.instanceTypes", "1 to 25"},
+		{"a deploy type without a price", setPath("deploy.instanceType", "z9.mega"), "ci-infra:agentStacks.deploy.instanceType", `"z9.mega" has no price`},
+		{"an idle deploy agent kept forever", setPath("deploy.scaleInIdleSeconds", 0), "ci-infra:agentStacks.deploy.scaleInIdleSeconds", "at least 60"},
+		{"idle burst builders kept forever", setPath("builders.burst.scaleInIdleSeconds", 10), "ci-infra:agentStacks.builders.burst.scaleInIdleSeconds", "at least 60"},
+		{"a negative cooldown", setPath("builders.burst.scaleOutCooldownSeconds", -1), "ci-infra:agentStacks.builders.burst.scaleOutCooldownSeconds", "0 or more"},
+		{"an old flat key", set("ci-infra:agentsMaxSize", "30"), "ci-infra:agentsMaxSize", "moved into ci-infra:agentStacks: run `pulumi config rm agentsMaxSize`, then `pulumi config set --path agentStacks.test.maxSize <its value>`"},
+		{"an old key that became two", set("ci-infra:scaleOutCooldownSeconds", "0"), "ci-infra:scaleOutCooldownSeconds", "and `pulumi config set --path agentStacks.builders.burst.scaleOutCooldownSeconds <its value>`"},
+		{"a path set without --path", set("ci-infra:agentStacks.test.maxSize", "30"), "ci-infra:agentStacks.test.maxSize", "is a key of its own, not the field test.maxSize of ci-infra:agentStacks: run `pulumi config rm 'agentStacks.test.maxSize'`, then `pulumi config set --path agentStacks.test.maxSize <value>`"},
 		{"empty zone", set("ci-infra:internalZoneName", ""), "ci-infra:internalZoneName", "empty"},
 		{"malformed zone", set("ci-infra:internalZoneName", "internal mtrlz dev"), "ci-infra:internalZoneName", "two labels"},
 		{"zone with scheme", set("ci-infra:internalZoneName", "https://internal.mtrlz.dev"), "ci-infra:internalZoneName", "label"},
@@ -70,18 +91,22 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"template without contract", set("ci-infra:elasticStackVersion", "v7.0.0"), "ci-infra:elasticStackVersion", "no parameter contract"},
 		{"region malformed", set("aws:region", "useast1"), "aws:region", "not an AWS region"},
 		{"region not priced", set("aws:region", "ap-south-2"), "aws:region", "no prices"},
-		{"duplicate queues", set("ci-infra:buildersQueue", "default"), "ci-infra:buildersQueue", "also agentsQueue"},
-		{"duplicate stack names", set("ci-infra:buildersStackName", "buildkite"), "ci-infra:buildersStackName", "also agentsStackName"},
-		{"builders without baseline", func(c map[string]string, _ *[]string) { c["ci-infra:buildersMinSize"] = "0" }, "ci-infra:buildersMinSize", "warm build cache"},
-		{"idle forever", set("ci-infra:agentsScaleInIdleSeconds", "0"), "ci-infra:agentsScaleInIdleSeconds", "at least 60"},
+		{"duplicate queues", setPath("builders.queue", "default"), "ci-infra:agentStacks.builders.queue", "also test.queue"},
+		{"the deploy queue shared", setPath("test.queue", "deploy"), "ci-infra:agentStacks.deploy.queue", "the CI roles trust this queue alone"},
+		{"duplicate stack names", setPath("builders.stackName", "buildkite"), "ci-infra:agentStacks.builders.stackName", "also test.stackName"},
+		{"the burst stack named as the deploy stack", setPath("builders.burst.stackName", "buildkite-deploy"), "ci-infra:agentStacks.deploy.stackName", "also builders.burst.stackName"},
+		{"builders without baseline", setPath("builders.minSize", 0), "ci-infra:agentStacks.builders.minSize", "warm build cache"},
+		{"idle forever", setPath("test.scaleInIdleSeconds", 0), "ci-infra:agentStacks.test.scaleInIdleSeconds", "at least 60"},
 		{"public vpc", set("ci-infra:vpcCidr", "8.8.0.0/16"), "ci-infra:vpcCidr", "private"},
 		{"one zone", set("ci-infra:availabilityZones", `["us-east-1a"]`), "ci-infra:availabilityZones", "at least two"},
 		{"zone of another region", set("ci-infra:availabilityZones", `["us-east-1a","eu-west-1b"]`), "ci-infra:availabilityZones", "not a zone of us-east-1"},
 		{"bad policy name", set("ci-infra:agentPolicyName", "buildkite agent"), "ci-infra:agentPolicyName", "policy name"},
-		{"bad stack name", set("ci-infra:agentsStackName", "build_kite"), "ci-infra:agentsStackName", "stack name"},
-		{"queue with shell metacharacters", set("ci-infra:agentsQueue", "default;rm"), "ci-infra:agentsQueue", "letters, digits"},
-		{"spot share above 100", set("ci-infra:agentsOnDemandPercentage", "150"), "ci-infra:agentsOnDemandPercentage", "0 to 100"},
-		{"negative spot share", set("ci-infra:buildersOnDemandPercentage", "-5"), "ci-infra:buildersOnDemandPercentage", "0 to 100"},
+		{"bad stack name", setPath("test.stackName", "build_kite"), "ci-infra:agentStacks.test.stackName", "stack name"},
+		{"queue with shell metacharacters", setPath("test.queue", "default;rm"), "ci-infra:agentStacks.test.queue", "letters, digits"},
+		{"deploy queue with shell metacharacters", setPath("deploy.queue", "deploy;rm"), "ci-infra:agentStacks.deploy.queue", "letters, digits"},
+		{"spot share above 100", setPath("test.onDemandPercentage", 150), "ci-infra:agentStacks.test.onDemandPercentage", "0 to 100"},
+		{"negative spot share", setPath("builders.onDemandPercentage", -5), "ci-infra:agentStacks.builders.onDemandPercentage", "0 to 100"},
+		{"burst spot share above 100", setPath("builders.burst.onDemandPercentage", 101), "ci-infra:agentStacks.builders.burst.onDemandPercentage", "0 to 100"},
 		{"buildkite org missing", unset("ci-infra:buildkiteOrg"), "ci-infra:buildkiteOrg", "pulumi config set buildkiteOrg"},
 		{"buildkite org malformed", set("ci-infra:buildkiteOrg", "Materialize Inc"), "ci-infra:buildkiteOrg", "must be a slug"},
 		{"pipeline with a wildcard", set("ci-infra:ciPipeline", "ci-*"), "ci-infra:ciPipeline", "must be a slug"},
@@ -119,7 +144,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			require.ErrorAs(t, err, &cerr)
 			found := false
 			for _, p := range cerr.Problems {
-				if assert.Regexp(t, `^(ci-infra|aws|github):\w+: `, p.Error(), "every problem starts with its key") &&
+				if assert.Regexp(t, `^(ci-infra|aws|github):[\w.\[\]]+: `, p.Error(), "every problem starts with its key") &&
 					len(p.Error()) > len(tt.wantKey) && p.Error()[:len(tt.wantKey)+1] == tt.wantKey+":" {
 					assert.Contains(t, p.Error(), tt.wantText)
 					found = true
@@ -132,7 +157,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 	err := badConfig(t, func(c map[string]string, _ *[]string) {
-		c["ci-infra:agentsMaxSize"] = "0"
+		plantest.SetPath(t, c, "ci-infra:agentStacks", "test.maxSize", 0)
 		c["ci-infra:bucketSuffix"] = "Bad"
 		c["ci-infra:internalZoneName"] = ""
 	})

@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"mtrlz.dev/ci-infra/agent"
-	"mtrlz.dev/ci-infra/components/agentstack"
 	"mtrlz.dev/ci-infra/components/guardrails"
 	"mtrlz.dev/ci-infra/components/label"
 )
@@ -43,16 +42,6 @@ func (c *Config) EnvParams() agent.EnvParams {
 		TokenURL:           "s3://" + c.SecretsBucketName() + "/" + agent.BuildSafetyTokenKey,
 		ForkBuildsFromTeam: c.ForkBuildsFromTeam,
 	}
-}
-
-// burstSchedule is the burst builders' working hours, or nil when none
-// stay up (buildersBurstWorkingHoursMinSize 0).
-func (c *Config) burstSchedule() *agentstack.Schedule {
-	if c.BuildersBurstWorkingHoursMinSize <= 0 {
-		return nil
-	}
-	return &agentstack.Schedule{Up: c.ScaleUpSchedule, Down: c.ScaleDownSchedule, Timezone: c.ScheduleTimezone,
-		UpMinSize: c.BuildersBurstWorkingHoursMinSize, DownMinSize: 0}
 }
 
 // guardrails turns a repository's config into the component's Args. With

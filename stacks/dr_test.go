@@ -107,7 +107,7 @@ func TestDRDiffersFromProdOnlyWhereIntended(t *testing.T) {
 	}
 	// downloadsDomain: an alias is global, and production holds it.
 	assert.ElementsMatch(t, []string{"aws:region", "ci-infra:bucketSuffix", "ci-infra:downloadsBucketName", "ci-infra:downloadsDomain", "ci-infra:manageGitHub",
-		"ci-infra:agentsStackName", "ci-infra:buildersStackName", "ci-infra:deployStackName", "ci-infra:buildersBurstStackName", "ci-infra:agentPolicyName"}, changed)
+		"ci-infra:agentStacks", "ci-infra:agentPolicyName"}, changed)
 
 	// The AWS resources of a plan, with the region taken out of the logical
 	// names of the per-zone subnets.

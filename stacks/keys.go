@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -28,10 +29,65 @@ func UndeclaredKeys(project string, keys []string) []error {
 		if !ok || ns != project || slices.Contains(declared, key) {
 			continue
 		}
+		if paths, moved := movedKeys[key]; moved {
+			errs = append(errs, fmt.Errorf("%s: moved into %s:agentStacks: run `pulumi config rm %s`, then `pulumi config set --path %s <its value>`%s (docs/configuration.md)",
+				full, project, key, paths[0], alsoSet(paths[1:])))
+			continue
+		}
+		if object, path, ok := strings.Cut(key, "."); ok && slices.Contains(declared, object) {
+			errs = append(errs, fmt.Errorf("%s: is a key of its own, not the field %s of %s:%s: run `pulumi config rm '%s'`, then `pulumi config set --path %s <value>`",
+				full, path, project, object, key, key))
+			continue
+		}
+		guess := closest(key, append(slices.Collect(maps.Keys(movedKeys)), declared...))
+		if paths, moved := movedKeys[guess]; moved {
+			errs = append(errs, fmt.Errorf("%s: is not a key of this project (Pulumi.yaml declares no such key); did you mean %s, now `pulumi config set --path %s <value>`? Remove it with `pulumi config rm %s`",
+				full, paths[0], paths[0], full))
+			continue
+		}
 		errs = append(errs, fmt.Errorf("%s: is not a key of this project (Pulumi.yaml declares no such key); did you mean %s:%s? Remove it with `pulumi config rm %s`",
-			full, project, closest(key, declared), full))
+			full, project, guess, full))
 	}
 	return errs
+}
+
+// movedKeys are the flat keys that agentStacks replaced, each with the
+// paths that took its place: a stack file that still sets one is refused
+// with the command that moves it.
+var movedKeys = map[string][]string{
+	"agentsStackName":                  {"agentStacks.test.stackName"},
+	"agentsQueue":                      {"agentStacks.test.queue"},
+	"agentsMinSize":                    {"agentStacks.test.minSize"},
+	"agentsMaxSize":                    {"agentStacks.test.maxSize"},
+	"agentsInstanceTypes":              {"agentStacks.test.instanceTypes"},
+	"agentsScaleInIdleSeconds":         {"agentStacks.test.scaleInIdleSeconds"},
+	"agentsOnDemandPercentage":         {"agentStacks.test.onDemandPercentage"},
+	"agentsScaleOutForWaitingJobs":     {"agentStacks.test.scaleOutForWaitingJobs"},
+	"agentsInstanceBuffer":             {"agentStacks.test.instanceBuffer"},
+	"scaleOutCooldownSeconds":          {"agentStacks.test.scaleOutCooldownSeconds", "agentStacks.builders.burst.scaleOutCooldownSeconds"},
+	"buildersStackName":                {"agentStacks.builders.stackName"},
+	"buildersQueue":                    {"agentStacks.builders.queue"},
+	"buildersMinSize":                  {"agentStacks.builders.minSize"},
+	"buildersMaxSize":                  {"agentStacks.builders.maxSize"},
+	"buildersInstanceTypes":            {"agentStacks.builders.instanceTypes"},
+	"buildersOnDemandPercentage":       {"agentStacks.builders.onDemandPercentage"},
+	"buildersBurstStackName":           {"agentStacks.builders.burst.stackName"},
+	"buildersBurstOnDemandPercentage":  {"agentStacks.builders.burst.onDemandPercentage"},
+	"buildersBurstInstanceBuffer":      {"agentStacks.builders.burst.instanceBuffer"},
+	"buildersBurstWorkingHoursMinSize": {"agentStacks.builders.burst.workingHours.minSize"},
+	"scaleUpSchedule":                  {"agentStacks.builders.burst.workingHours.start"},
+	"scaleDownSchedule":                {"agentStacks.builders.burst.workingHours.end"},
+	"scheduleTimezone":                 {"agentStacks.builders.burst.workingHours.timezone"},
+	"deployStackName":                  {"agentStacks.deploy.stackName"},
+	"deployQueue":                      {"agentStacks.deploy.queue"},
+}
+
+func alsoSet(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&b, " and `pulumi config set --path %s <its value>`", p)
+	}
+	return b.String()
 }
 
 // closest returns the candidate with the smallest edit distance to word,

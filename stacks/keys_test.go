@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,12 +14,14 @@ func TestUndeclaredKeys(t *testing.T) {
 		keys []string
 		want []string // the key each error names, and the suggestion
 	}{
-		{"declared keys pass", []string{"ci-infra:agentsMaxSize", "ci-infra:bucketSuffix"}, nil},
+		{"declared keys pass", []string{"ci-infra:agentStacks", "ci-infra:bucketSuffix"}, nil},
 		{"other namespaces are the providers'", []string{"aws:region", "github:owner", "github:token"}, nil},
-		{"a missing letter", []string{"ci-infra:agentMaxSize"}, []string{"ci-infra:agentMaxSize: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:agentsMaxSize?"}},
+		{"a missing letter", []string{"ci-infra:agentStack"}, []string{"ci-infra:agentStack: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:agentStacks?"}},
+		{"a key agentStacks replaced", []string{"ci-infra:buildersMaxSize"}, []string{"ci-infra:buildersMaxSize: moved into ci-infra:agentStacks: run `pulumi config rm buildersMaxSize`, then `pulumi config set --path agentStacks.builders.maxSize <its value>`"}},
+		{"a field set as a key", []string{"ci-infra:agentStacks.deploy.queue"}, []string{"ci-infra:agentStacks.deploy.queue: is a key of its own, not the field deploy.queue of ci-infra:agentStacks"}},
 		{"wrong case", []string{"ci-infra:BucketSuffix"}, []string{"ci-infra:BucketSuffix: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:bucketSuffix?"}},
-		{"two at once, sorted", []string{"ci-infra:zz", "ci-infra:buildersMaxSise"}, []string{
-			"ci-infra:buildersMaxSise: is not a key",
+		{"two at once, sorted", []string{"ci-infra:zz", "ci-infra:bucketSufix"}, []string{
+			"ci-infra:bucketSufix: is not a key",
 			"ci-infra:zz: is not a key",
 		}},
 	}
@@ -43,4 +47,18 @@ func TestEditDistance(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "%q %q", tt.a, tt.b)
 	}
+}
+
+// Every key agentStacks replaced names paths that exist, so that the
+// command in its error works.
+func TestEveryMovedKeyNamesAField(t *testing.T) {
+	fields := objectPaths(reflect.TypeOf(AgentStacks{}))
+	for key, paths := range movedKeys {
+		for _, p := range paths {
+			object, field, _ := strings.Cut(p, ".")
+			assert.Equal(t, "agentStacks", object, key)
+			assert.Contains(t, fields, field, "%s moved to a field that does not exist", key)
+		}
+	}
+	assert.Len(t, movedKeys, 25, "the flat keys of the agent stacks before agentStacks")
 }

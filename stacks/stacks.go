@@ -22,12 +22,6 @@ import (
 // membership token on the macOS agent (the seed's Homebrew prefix).
 const MacOSTokenFile = "/usr/local/etc/buildkite-agent/build-safety-github-token"
 
-// BuildersBurstIdleSeconds is how long a burst builder may sit idle before
-// it leaves: long enough to take the next build of a busy afternoon warm,
-// short enough not to idle through a night (chosen with cmd/fleet on the
-// sample trace).
-const BuildersBurstIdleSeconds = 1800
-
 // Run is the Pulumi program: main hands it the context. The CLI passes the
 // stack's whole config in PULUMI_CONFIG, so that keys the project does not
 // declare are refused too.
@@ -232,7 +226,7 @@ func declareStorage(ctx *pulumi.Context, cfg *Config, tags map[string]string) (*
 			agent.DeployTarget{Pipeline: cfg.ReleasePipeline, Branch: cfg.PublishBranch},
 			agent.DeployTarget{Pipeline: cfg.PublishPipeline, Branch: cfg.CIDeployBranch, TriggeredBy: cfg.ReleasePipeline})
 	}
-	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.DeployQueue, Allow: allow, Plugins: agent.DeployPlugins})
+	bootstrap, err := agent.RenderBootstrap(agent.BootstrapParams{DeployQueue: cfg.AgentStacks.Deploy.Queue, Allow: allow, Plugins: agent.DeployPlugins})
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +324,7 @@ func declareAccess(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 		Buckets:         []string{cfg.ConfigBucketName(), cfg.SecretsBucketName(), cfg.SecretsLogBucketName(), cfg.DownloadsBucketName},
 		AgentPolicyName: cfg.AgentPolicyName,
 		ParameterPath:   store.tokenDir,
-		AgentStacks:     []string{cfg.AgentsStackName, cfg.BuildersStackName, cfg.BuildersBurstStackName, cfg.DeployStackName},
+		AgentStacks:     cfg.AgentStacks.StackNames(),
 		TemplateURL:     agentstack.TemplateURL(cfg.ElasticStackVersion),
 		AgentBoundaries: []string{agentBoundaryName(ctx), deployAgentBoundaryName(ctx)},
 		StateBackend:    cfg.StateBackendURL,
@@ -437,15 +431,8 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 
 		InstanceRoleBoundaryARN: agentBoundary.Arn,
 	}
-	agentsArgs := shared
-	agentsArgs.StackName = cfg.AgentsStackName
-	agentsArgs.Queue = cfg.AgentsQueue
-	agentsArgs.MinSize, agentsArgs.MaxSize = cfg.AgentsMinSize, cfg.AgentsMaxSize
-	agentsArgs.InstanceTypes = cfg.AgentsInstanceTypes
-	agentsArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
-	agentsArgs.OnDemandPercentage = cfg.AgentsOnDemandPercentage
-	agentsArgs.Scaling = agentstack.Scaling{ScaleOutForWaitingJobs: cfg.AgentsScaleOutForWaitingJobs, ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds,
-		InstanceBuffer: cfg.AgentsInstanceBuffer}
+	stacks := cfg.AgentStacks
+	agentsArgs := stacks.Test.args(shared)
 	agentsArgs.ImportID = cfg.Adopt[nameAgents]
 	agentsArgs.Tags = label.Merge(tags, map[string]string{"role": "test-agents"})
 	if f.agents, err = agentstack.New(ctx, nameAgents, agentsArgs); err != nil {
@@ -457,30 +444,15 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	// a fixed baseline that keeps its warm cache, and burst capacity that
 	// leaves when idle. One group cannot do both: its scaler or its ASG
 	// would pick which builder goes, running job or warm cache included.
-	buildersArgs := shared
-	buildersArgs.StackName = cfg.BuildersStackName
-	buildersArgs.Queue = cfg.BuildersQueue
-	buildersArgs.MinSize, buildersArgs.MaxSize = cfg.BuildersMinSize, cfg.BuildersMinSize
-	buildersArgs.InstanceTypes = cfg.BuildersInstanceTypes
-	buildersArgs.OnDemandPercentage = cfg.BuildersOnDemandPercentage
+	buildersArgs, burstArgs := stacks.Builders.args(shared)
 	buildersArgs.ImportID = cfg.Adopt[nameBuilders]
-	buildersArgs.KeepWarm = true
 	buildersArgs.Tags = label.Merge(tags, map[string]string{"role": "builders"})
 	if f.builders, err = agentstack.New(ctx, nameBuilders, buildersArgs); err != nil {
 		return nil, err
 	}
-	if burst := cfg.BuildersMaxSize - cfg.BuildersMinSize; burst > 0 {
-		burstArgs := buildersArgs
-		burstArgs.StackName = cfg.BuildersBurstStackName
-		burstArgs.MinSize, burstArgs.MaxSize = 0, burst
-		burstArgs.KeepWarm = false
-		burstArgs.ScaleInIdleSeconds = BuildersBurstIdleSeconds
-		burstArgs.OnDemandPercentage = cfg.BuildersBurstOnDemandPercentage
-		burstArgs.Scaling = agentstack.Scaling{ScaleOutCooldownSeconds: &cfg.ScaleOutCooldownSeconds, InstanceBuffer: cfg.BuildersBurstInstanceBuffer}
-		burstArgs.Scaling.Schedule = cfg.burstSchedule()
-		burstArgs.ImportID = ""
+	if burstArgs != nil {
 		burstArgs.Tags = label.Merge(tags, map[string]string{"role": "builders-burst"})
-		if _, err := agentstack.New(ctx, nameBuildersBurst, burstArgs); err != nil {
+		if _, err := agentstack.New(ctx, nameBuildersBurst, *burstArgs); err != nil {
 			return nil, err
 		}
 	}
@@ -490,15 +462,7 @@ func declareAgents(ctx *pulumi.Context, cfg *Config, tags map[string]string, net
 	// updated by the deploys it runs (scripts/ci-up excludes it), since an
 	// update that reaches the launch template replaces the instance that
 	// runs the update.
-	deployArgs := shared
-	deployArgs.StackName = cfg.DeployStackName
-	deployArgs.Queue = cfg.DeployQueue
-	deployArgs.MinSize, deployArgs.MaxSize = 0, 1
-	deployArgs.InstanceTypes = []string{"c5.xlarge"}
-	deployArgs.ScaleInIdleSeconds = cfg.AgentsScaleInIdleSeconds
-	deployArgs.OnDemandPercentage = 100
-	deployArgs.VerifiesSignatures = true
-	deployArgs.OneJobPerInstance = true
+	deployArgs := stacks.Deploy.args(shared)
 	deployArgs.InstanceRoleBoundaryARN = deployBoundary.Arn
 	// The deploy cluster's token: no other stack's instance role can read
 	// it, so no job elsewhere can start an agent in that cluster.

@@ -87,62 +87,13 @@ func (c *Config) Validate(project string) error {
 		}
 	}
 
-	c.validateStack(bad, "agents", c.AgentsStackName, c.AgentsQueue, c.AgentsMinSize, c.AgentsMaxSize, c.AgentsInstanceTypes)
-	c.validateStack(bad, "builders", c.BuildersStackName, c.BuildersQueue, c.BuildersMinSize, c.BuildersMaxSize, c.BuildersInstanceTypes)
-	if c.AgentsScaleInIdleSeconds < 60 {
-		bad("agentsScaleInIdleSeconds", "must be at least 60 seconds (0 would keep idle test agents forever), got %d", c.AgentsScaleInIdleSeconds)
-	}
-	if c.ScaleOutCooldownSeconds < 0 {
-		bad("scaleOutCooldownSeconds", "must be 0 or more seconds, got %d", c.ScaleOutCooldownSeconds)
-	}
-	if c.AgentsInstanceBuffer < 0 || c.AgentsInstanceBuffer > c.AgentsMaxSize {
-		bad("agentsInstanceBuffer", "must be 0..agentsMaxSize (%d), got %d", c.AgentsMaxSize, c.AgentsInstanceBuffer)
-	}
-	if burst := max(0, c.BuildersMaxSize-c.BuildersMinSize); c.BuildersBurstInstanceBuffer < 0 || c.BuildersBurstInstanceBuffer > burst {
-		bad("buildersBurstInstanceBuffer", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", burst, c.BuildersBurstInstanceBuffer)
-	}
-	if burst := max(0, c.BuildersMaxSize-c.BuildersMinSize); c.BuildersBurstWorkingHoursMinSize < 0 || c.BuildersBurstWorkingHoursMinSize > burst {
-		bad("buildersBurstWorkingHoursMinSize", "must be 0..%d (buildersMaxSize minus buildersMinSize), got %d", burst, c.BuildersBurstWorkingHoursMinSize)
-	} else if sc := c.burstSchedule(); sc != nil {
-		keys := map[string]string{"Up": "scaleUpSchedule", "Down": "scaleDownSchedule", "Timezone": "scheduleTimezone"}
-		for _, p := range sc.Validate(burst) {
-			bad(keys[p.Field], "%v", p.Err)
-		}
+	for _, p := range c.AgentStacks.Validate(c.Region) {
+		bad("agentStacks."+p.Path, "%v", p.Err)
 	}
 	if c.DriftSchedule != "" {
 		if _, err := agentstack.ParseCron(c.DriftSchedule, "UTC"); err != nil {
 			bad("driftSchedule", "%v (five cron fields in UTC, e.g. \"0 6 * * *\"; empty for no schedule)", err)
 		}
-	}
-	for key, pct := range map[string]int{"agentsOnDemandPercentage": c.AgentsOnDemandPercentage, "buildersOnDemandPercentage": c.BuildersOnDemandPercentage,
-		"buildersBurstOnDemandPercentage": c.BuildersBurstOnDemandPercentage} {
-		if pct < 0 || pct > 100 {
-			bad(key, "must be a percentage from 0 to 100, got %d", pct)
-		}
-	}
-	if c.BuildersMinSize < 1 {
-		bad("buildersMinSize", "must be at least 1: the builders exist to keep a warm build cache, got %d", c.BuildersMinSize)
-	}
-	if c.AgentsStackName == c.BuildersStackName {
-		bad("buildersStackName", "%q is also agentsStackName; the two stacks need different names", c.BuildersStackName)
-	}
-	if c.AgentsQueue == c.BuildersQueue {
-		bad("buildersQueue", "%q is also agentsQueue; pipelines pick builders by queue, so the queues must differ", c.BuildersQueue)
-	}
-	if err := (agentstack.Args{StackName: c.BuildersBurstStackName}).ValidateStackName(); err != nil {
-		bad("buildersBurstStackName", "%v", err)
-	} else if c.BuildersBurstStackName == c.AgentsStackName || c.BuildersBurstStackName == c.BuildersStackName || c.BuildersBurstStackName == c.DeployStackName {
-		bad("buildersBurstStackName", "%q is also the name of another agent stack", c.BuildersBurstStackName)
-	}
-	if err := (agentstack.Args{StackName: c.DeployStackName}).ValidateStackName(); err != nil {
-		bad("deployStackName", "%v", err)
-	} else if c.DeployStackName == c.AgentsStackName || c.DeployStackName == c.BuildersStackName {
-		bad("deployStackName", "%q is also the name of another agent stack", c.DeployStackName)
-	}
-	if err := agentstack.ValidateQueue(c.DeployQueue); err != nil {
-		bad("deployQueue", "%v", err)
-	} else if c.DeployQueue == c.AgentsQueue || c.DeployQueue == c.BuildersQueue {
-		bad("deployQueue", "%q is also the queue of another stack: the CI roles trust this queue alone, so no other agent may serve it", c.DeployQueue)
 	}
 	if _, err := ciaccess.ParseStateBackend(c.StateBackendURL); err != nil {
 		bad("stateBackendUrl", "%v; or empty when the state is not in S3 (the pipelines' roles then get no grant on it)", err)
@@ -282,23 +233,4 @@ func flatten(err error) []error {
 		return joined.Unwrap()
 	}
 	return []error{err}
-}
-
-func (c *Config) validateStack(bad func(key, format string, args ...any), role, stackName, queue string, minSize, maxSize int, types []string) {
-	if err := (agentstack.Args{StackName: stackName}).ValidateStackName(); err != nil {
-		bad(role+"StackName", "%v", err)
-	}
-	for _, p := range agentstack.ValidateSize(queue, minSize, maxSize, types) {
-		bad(role+p.Field, "%v", p.Err)
-	}
-	seen := map[string]bool{}
-	for _, t := range types {
-		if seen[t] {
-			bad(role+"InstanceTypes", "%q is listed twice", t)
-		}
-		seen[t] = true
-		if _, err := cost.HourlyPrice(c.Region, t); err != nil && slices.Contains(cost.Regions(), c.Region) {
-			bad(role+"InstanceTypes", "%v", err)
-		}
-	}
 }

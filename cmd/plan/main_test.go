@@ -85,14 +85,14 @@ func TestTextPlanShowsTreeAndPlaceholders(t *testing.T) {
 
 func TestInvalidConfigExitsNonZeroNamingTheKey(t *testing.T) {
 	dir := stackDir(t, "bad",
-		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:buildersMinSize: 6\n")
+		"config:\n  aws:region: us-east-1\n  github:owner: example-org\n  ci-infra:bucketSuffix: Bad.Suffix\n  ci-infra:internalZoneName: internal.example.com\n  ci-infra:downloadsBucketName: downloads.example.com\n  ci-infra:agentStacks:\n    builders:\n      minSize: 6\n")
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-stack", "bad", "-dir", dir}, &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	assert.Empty(t, stdout.String(), "nothing is planned")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSuffix:")
-	assert.Contains(t, stderr.String(), "ci-infra:buildersMaxSize:")
+	assert.Contains(t, stderr.String(), "ci-infra:agentStacks.builders.maxSize: must be >= MinSize (6), got 5")
 	assert.Contains(t, stderr.String(), "ci-infra:buildkiteOrg: not set", "missing and invalid keys are reported in one run")
 }
 
@@ -104,7 +104,7 @@ func TestMisspeltKeyIsRefused(t *testing.T) {
 	code := run([]string{"-stack", "typo", "-dir", dir}, &stdout, &stderr)
 	assert.Equal(t, 1, code, "the operator must learn that the limit did not change")
 	assert.Empty(t, stdout.String(), "nothing is planned")
-	assert.Contains(t, stderr.String(), "ci-infra:agentMaxSize: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:agentsMaxSize?")
+	assert.Contains(t, stderr.String(), "ci-infra:agentMaxSize: is not a key of this project (Pulumi.yaml declares no such key); did you mean agentStacks.test.maxSize, now `pulumi config set --path agentStacks.test.maxSize <value>`?")
 	assert.Contains(t, stderr.String(), "ci-infra:bucketSufix: is not a key of this project (Pulumi.yaml declares no such key); did you mean ci-infra:bucketSuffix?", "every undeclared key is named in one run")
 }
 

@@ -32,7 +32,7 @@ func TestTheExitStatusIsTheVerdict(t *testing.T) {
 		want int
 		says string
 	}{
-		"a drift":                   {[]string{"-drift", "-status", "255", drifted}, 1, "`pulumi config set agentsMaxSize 9 --stack prod`"},
+		"a drift":                   {[]string{"-drift", "-status", "255", drifted}, 1, "`pulumi config set --path agentStacks.test.maxSize 9 --stack prod`"},
 		"no drift":                  {[]string{"-drift", clean}, 0, "No drift in prod"},
 		"nothing printed":           {[]string{"-drift", "-status", "255", empty}, 2, "could not be read"},
 		"a preview with a change":   {[]string{drifted}, 0, "1 to change"},

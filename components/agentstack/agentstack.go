@@ -251,6 +251,14 @@ func ValidateQueue(queue string) error {
 	return nil
 }
 
+// MaxSizeCeiling is the most instances any agent stack may scale to: the
+// test agents' cap, chosen with cmd/fleet on the bursty trace (a Monday's
+// builds need about 40; docs/cost-and-capacity.md). The policy pack's
+// max_size_ceiling is generated from it (policies/generated.rego), so the
+// config, the component and the pack refuse the same sizes. Raising it is
+// a reviewed change here.
+const MaxSizeCeiling = 40
+
 // ValidateSize is the one check of a stack's queue and size: the
 // component's and the stack config's.
 func ValidateSize(queue string, minSize, maxSize int, instanceTypes []string) []SizeProblem {
@@ -266,6 +274,9 @@ func ValidateSize(queue string, minSize, maxSize int, instanceTypes []string) []
 	}
 	if maxSize < 1 {
 		bad("MaxSize", "must be >= 1, got %d", maxSize)
+	}
+	if maxSize > MaxSizeCeiling {
+		bad("MaxSize", "must be at most %d (agentstack.MaxSizeCeiling, which the policy pack enforces too), got %d", MaxSizeCeiling, maxSize)
 	}
 	if minSize > maxSize {
 		bad("MaxSize", "must be >= MinSize (%d), got %d", minSize, maxSize)

@@ -13,7 +13,9 @@ import (
 
 // Hint is the key behind a property, and how its value reaches it.
 type Hint struct {
-	Key string // without the project's namespace
+	// Key is without the project's namespace; a dotted key is a field of
+	// a config object ("agentStacks.test.maxSize"), set with --path.
+	Key string
 	// Derived, when set, says how the property follows from the key (it
 	// is not the key's value itself).
 	Derived string
@@ -23,30 +25,35 @@ type Hint struct {
 // property's dotted path to its hint.
 var table = map[string]map[string]Hint{
 	"agents-stack": {
-		"parameters.MinSize":                {Key: "agentsMinSize"},
-		"parameters.MaxSize":                {Key: "agentsMaxSize"},
-		"parameters.InstanceTypes":          {Key: "agentsInstanceTypes", Derived: "the list, joined by commas"},
-		"parameters.ScaleInIdlePeriod":      {Key: "agentsScaleInIdleSeconds"},
-		"parameters.OnDemandPercentage":     {Key: "agentsOnDemandPercentage"},
-		"parameters.InstanceBuffer":         {Key: "agentsInstanceBuffer"},
-		"parameters.ScaleOutForWaitingJobs": {Key: "agentsScaleOutForWaitingJobs"},
-		"parameters.ScaleOutCooldownPeriod": {Key: "scaleOutCooldownSeconds"},
+		"parameters.MinSize":                {Key: "agentStacks.test.minSize"},
+		"parameters.MaxSize":                {Key: "agentStacks.test.maxSize"},
+		"parameters.InstanceTypes":          {Key: "agentStacks.test.instanceTypes", Derived: "the list, joined by commas"},
+		"parameters.ScaleInIdlePeriod":      {Key: "agentStacks.test.scaleInIdleSeconds"},
+		"parameters.OnDemandPercentage":     {Key: "agentStacks.test.onDemandPercentage"},
+		"parameters.InstanceBuffer":         {Key: "agentStacks.test.instanceBuffer"},
+		"parameters.ScaleOutForWaitingJobs": {Key: "agentStacks.test.scaleOutForWaitingJobs"},
+		"parameters.ScaleOutCooldownPeriod": {Key: "agentStacks.test.scaleOutCooldownSeconds"},
 	},
 	"builders-stack": {
-		"parameters.MinSize":            {Key: "buildersMinSize"},
-		"parameters.MaxSize":            {Key: "buildersMinSize", Derived: "the always-on builders: MinSize and MaxSize are both buildersMinSize"},
-		"parameters.InstanceTypes":      {Key: "buildersInstanceTypes", Derived: "the list, joined by commas"},
-		"parameters.OnDemandPercentage": {Key: "buildersOnDemandPercentage"},
+		"parameters.MinSize":            {Key: "agentStacks.builders.minSize"},
+		"parameters.MaxSize":            {Key: "agentStacks.builders.minSize", Derived: "the always-on builders: MinSize and MaxSize are both agentStacks.builders.minSize"},
+		"parameters.InstanceTypes":      {Key: "agentStacks.builders.instanceTypes", Derived: "the list, joined by commas"},
+		"parameters.OnDemandPercentage": {Key: "agentStacks.builders.onDemandPercentage"},
 	},
 	"builders-burst-stack": {
-		"parameters.MaxSize":                {Key: "buildersMaxSize", Derived: "buildersMaxSize minus buildersMinSize"},
-		"parameters.OnDemandPercentage":     {Key: "buildersBurstOnDemandPercentage"},
-		"parameters.InstanceBuffer":         {Key: "buildersBurstInstanceBuffer"},
-		"parameters.ScaleUpMinSize":         {Key: "buildersBurstWorkingHoursMinSize"},
-		"parameters.ScaleUpSchedule":        {Key: "scaleUpSchedule"},
-		"parameters.ScaleDownSchedule":      {Key: "scaleDownSchedule"},
-		"parameters.ScheduleTimezone":       {Key: "scheduleTimezone"},
-		"parameters.ScaleOutCooldownPeriod": {Key: "scaleOutCooldownSeconds"},
+		"parameters.MaxSize":                {Key: "agentStacks.builders.maxSize", Derived: "agentStacks.builders.maxSize minus agentStacks.builders.minSize"},
+		"parameters.ScaleInIdlePeriod":      {Key: "agentStacks.builders.burst.scaleInIdleSeconds"},
+		"parameters.OnDemandPercentage":     {Key: "agentStacks.builders.burst.onDemandPercentage"},
+		"parameters.InstanceBuffer":         {Key: "agentStacks.builders.burst.instanceBuffer"},
+		"parameters.ScaleUpMinSize":         {Key: "agentStacks.builders.burst.workingHours.minSize"},
+		"parameters.ScaleUpSchedule":        {Key: "agentStacks.builders.burst.workingHours.start"},
+		"parameters.ScaleDownSchedule":      {Key: "agentStacks.builders.burst.workingHours.end"},
+		"parameters.ScheduleTimezone":       {Key: "agentStacks.builders.burst.workingHours.timezone"},
+		"parameters.ScaleOutCooldownPeriod": {Key: "agentStacks.builders.burst.scaleOutCooldownSeconds"},
+	},
+	"deploy-agents-stack": {
+		"parameters.InstanceTypes":     {Key: "agentStacks.deploy.instanceType"},
+		"parameters.ScaleInIdlePeriod": {Key: "agentStacks.deploy.scaleInIdleSeconds"},
 	},
 	"guardrails-*-default-branch": {
 		"requiredPullRequestReviews": {Key: "repositories", Derived: "the repository's requiredApprovals (at least 1) in ci-infra:repositories"},

@@ -91,7 +91,7 @@ func Drift(d Digest, stack string, status int, hint Hint) (markdown string, verd
 				if derived != "" {
 					fmt.Fprintf(&b, "; to keep the account's, change ci-infra:%s (%s)", key, derived)
 				} else {
-					fmt.Fprintf(&b, "; to keep the account's: `pulumi config set %s %s --stack %s`", key, unquote(v.Current), stack)
+					fmt.Fprintf(&b, "; to keep the account's: `%s`", setCommand(key, unquote(v.Current), stack))
 				}
 			}
 			b.WriteString("\n")
@@ -99,6 +99,15 @@ func Drift(d Digest, stack string, status int, hint Hint) (markdown string, verd
 	}
 	writeProblems(&b, d)
 	return b.String(), verdict
+}
+
+// setCommand sets key to value on stack; a dotted key is a field of a
+// config object (agentStacks.test.maxSize), which --path reaches.
+func setCommand(key, value, stack string) string {
+	if strings.Contains(key, ".") {
+		return fmt.Sprintf("pulumi config set --path %s %s --stack %s", key, value, stack)
+	}
+	return fmt.Sprintf("pulumi config set %s %s --stack %s", key, value, stack)
 }
 
 // hintFor asks hint for the property at path, then for each property

@@ -42,7 +42,7 @@ func TestPreview(t *testing.T) {
 
 func hint(resource, property string) (string, string, bool) {
 	if resource == "agents-stack" && property == "parameters.MaxSize" {
-		return "agentsMaxSize", "", true
+		return "agentStacks.test.maxSize", "", true
 	}
 	if resource == "guardrails-materialize-default-branch" && property == "requiredPullRequestReviews" {
 		return "repositories", "the repository's requiredApprovals", true
@@ -72,7 +72,7 @@ func TestDrift(t *testing.T) {
 	md, _ := previewreport.Drift(digest(t, "drift"), "prod", 255, hint)
 	assert.NotContains(t, md, `"x"`, "no secret value reaches the report")
 	assert.Contains(t, md, "[secret]")
-	assert.Contains(t, md, "`pulumi config set agentsMaxSize 9 --stack prod`")
+	assert.Contains(t, md, "`pulumi config set --path agentStacks.test.maxSize 9 --stack prod`")
 	assert.Contains(t, md, "requiredPullRequestReviews[0].requiredApprovingReviewCount: code 1, account 0; to keep the account's, change ci-infra:repositories",
 		"a nested property finds the hint of the property that holds it")
 }

@@ -86,7 +86,7 @@ func TestTheDriftCheckNamesEachHandEdit(t *testing.T) {
 	assert.Contains(t, out, "**Drift in prod**: 4 resources differ from the code")
 	for _, want := range []string{
 		"- `agents-stack` (`aws:cloudformation/stack:Stack`): `up` puts the code's values back",
-		`parameters.MaxSize: code "40", account "9"; to keep the account's: ` + "`pulumi config set agentsMaxSize 9 --stack prod`",
+		`parameters.MaxSize: code "40", account "9"; to keep the account's: ` + "`pulumi config set --path agentStacks.test.maxSize 9 --stack prod`",
 		"- `config-bootstrap.sh` (`aws:s3/bucketObjectv2:BucketObjectv2`)",
 		`content line 1: code "#!/usr/bin/env bash", account "#!/bin/bash"`,
 		"- `downloads-policy` (`aws:s3/bucketPolicy:BucketPolicy`)",

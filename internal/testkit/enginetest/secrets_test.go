@@ -82,7 +82,7 @@ func TestTheMainStackHoldsNoSecretAndPreviewsWithoutAKey(t *testing.T) {
 	// A pull request's preview: an empty passphrase, no other key or secret
 	// in its environment. It passes, and shows the diff of a changed input.
 	p.MustPulumi(t, "preview", "--stack", "prod", "--expect-no-changes", "--non-interactive")
-	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentsMaxSize", "9")
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "--path", "agentStacks.test.maxSize", "9")
 	diff := p.MustPulumi(t, "preview", "--stack", "prod", "--diff", "--non-interactive")
 	assert.Regexp(t, `(?s)~ aws:cloudformation/stack:Stack: \(update\).*::agents-stack\].*~ MaxSize\s*: "40" => "9"`, diff, "the changed agent stack shows")
 	assert.Contains(t, diff, "~ 1 to update")
@@ -188,7 +188,7 @@ func TestAPullRequestPreviewAnnotatesItsDiff(t *testing.T) {
 	assert.Contains(t, out, "**pulumi preview of prod** (exit 0): no changes")
 	assert.Contains(t, out, "Protected resources: none replaced or deleted.")
 
-	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentsMaxSize", "9")
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "--path", "agentStacks.test.maxSize", "9")
 	out, err = preview()
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "| update | `aws:cloudformation/stack:Stack` | `agents-stack` | parameters |", "the diff names the resource and the key")

@@ -104,10 +104,16 @@ func TestUndeclaredKeyIsRefused(t *testing.T) {
 	p := NewProject(t)
 	p.InitStack(t, "prod", requiredSecrets)
 	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentMaxSize", "3")
+	// A key agentStacks replaced, as an older stack file holds it, and a
+	// field set without --path: both refused, each naming the command.
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "buildersMaxSize", "3")
+	p.MustPulumi(t, "config", "set", "--stack", "prod", "agentStacks.test.minSize", "1")
 	out, err := p.Pulumi("preview", "--stack", "prod", "--non-interactive")
 	require.Error(t, err, "a misspelt key must not be accepted silently")
 	assert.Contains(t, out, "ci-infra:agentMaxSize: is not a key of this project")
-	assert.Contains(t, out, "did you mean ci-infra:agentsMaxSize?")
+	assert.Contains(t, out, "did you mean agentStacks.test.maxSize, now `pulumi config set --path agentStacks.test.maxSize <value>`?")
+	assert.Contains(t, out, "ci-infra:buildersMaxSize: moved into ci-infra:agentStacks: run `pulumi config rm buildersMaxSize`, then `pulumi config set --path agentStacks.builders.maxSize <its value>`")
+	assert.Contains(t, out, "ci-infra:agentStacks.test.minSize: is a key of its own, not the field test.minSize of ci-infra:agentStacks")
 	assert.Empty(t, p.Export(t, "prod"), "nothing was touched")
 }
 

@@ -4,6 +4,8 @@
 package plantest
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -73,4 +75,29 @@ func StackOptions(t testing.TB, stack string) plan.Options {
 	opts, err := plan.LoadOptions(testenv.Root(t), stack)
 	require.NoError(t, err)
 	return opts
+}
+
+// SetPath sets one field of the config object under key, as
+// `pulumi config set --path KEY.PATH VALUE` does: path is dotted
+// ("test.maxSize"), value any JSON value. The object's other fields stay.
+func SetPath(t testing.TB, config map[string]string, key, path string, value any) {
+	t.Helper()
+	root := map[string]any{}
+	if raw := config[key]; raw != "" {
+		require.NoError(t, json.Unmarshal([]byte(raw), &root), "%s holds an object", key)
+	}
+	obj := root
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := obj[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[p] = next
+		}
+		obj = next
+	}
+	obj[parts[len(parts)-1]] = value
+	raw, err := json.Marshal(root)
+	require.NoError(t, err)
+	config[key] = string(raw)
 }
