@@ -35,14 +35,20 @@ func drProject(t *testing.T) string {
 }
 
 func runDR(t *testing.T, dir, stdin string, args ...string) (string, string, error) {
+	return runDRWith(t, dir, "exit 0", stdin, args...)
+}
+
+// runDRWith is runDR with goBody as the stand-in for go: every tool only
+// records its call, so these tests check what dr-rebuild refuses, prints
+// and calls, and in which order.
+func runDRWith(t *testing.T, dir, goBody, stdin string, args ...string) (string, string, error) {
 	env, logFile, fake := fakeTools(t)
-	// Every tool only records its call: these tests check what dr-rebuild
-	// refuses or prints before it calls anything.
-	for _, tool := range []string{"pulumi", "aws", "go"} {
+	for _, tool := range []string{"pulumi", "aws"} {
 		fake(tool, "exit 0")
 	}
+	fake("go", goBody)
 	cmd := exec.Command(filepath.Join(dir, "scripts", "dr-rebuild"), args...)
-	cmd.Env = env
+	cmd.Env = append(env, "CI_INFRA_SECRETS_PASSPHRASE=not-a-real-passphrase")
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	calls, _ := os.ReadFile(logFile)
@@ -58,10 +64,6 @@ func TestDRRebuildRefusesBadArguments(t *testing.T) {
 	}{
 		{"nothing", nil, "Usage:"},
 		{"no region", []string{"--stack", "dr2", "--bucket-suffix", "x1", "--downloads-bucket", "d.example.com"}, "Usage:"},
-		{"bad region", append(append([]string{}, drArgs...), "--region", "west"), "not an AWS region"},
-		{"suffix with dots", append(append([]string{}, drArgs...), "--bucket-suffix", "mtrlz.dr"), "no dots"},
-		{"same stack", append(append([]string{}, drArgs...), "--stack", "prod"), "must differ"},
-		{"unknown source", append(append([]string{}, drArgs...), "--from", "staging"), "Pulumi.staging.yaml not found"},
 		{"unknown flag", []string{"--force"}, "unknown argument"},
 	}
 	for _, tt := range tests {
@@ -74,18 +76,28 @@ func TestDRRebuildRefusesBadArguments(t *testing.T) {
 	}
 }
 
+// The places are checked in Go (cmd/rebuild-config, whose own tests hold
+// each rule) before anything else: when it refuses, nothing runs after it.
+func TestDRRebuildStopsWhereTheProgramRefusesThePlaces(t *testing.T) {
+	dir := drProject(t)
+	out, calls, err := runDRWith(t, dir, `echo "rebuild-config: aws:region: \"west\" is not an AWS region" >&2; exit 2`, "", drArgs...)
+	require.Error(t, err)
+	assert.Contains(t, out, `rebuild-config: aws:region: "west" is not an AWS region`)
+	lines := strings.Split(strings.TrimSpace(calls), "\n")
+	require.Len(t, lines, 1, "only the check ran:\n%s", calls)
+	assert.Equal(t, "go run ./cmd/rebuild-config -from prod -stack dr2 -region us-west-2 -bucket-suffix mtrlz-dr2 -downloads-bucket downloads-dr2.mtrlz.dev -o Pulumi.dr2.yaml", lines[0])
+}
+
 func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 	dir := drProject(t)
 	out, calls, err := runDR(t, dir, "", append(drArgs, "--dry-run")...)
 	require.NoError(t, err, out)
-	assert.Empty(t, calls, "a dry run runs no command")
+	assert.Equal(t, "go run ./cmd/rebuild-config -from prod -stack dr2 -region us-west-2 -bucket-suffix mtrlz-dr2 -downloads-bucket downloads-dr2.mtrlz.dev\n", calls,
+		"a dry run runs one command, which prints the stack file it would write")
 	assert.NoFileExists(t, filepath.Join(dir, "Pulumi.dr2.yaml"))
 	for _, want := range []string{
+		"+ go run ./cmd/rebuild-config -from prod -stack dr2 -region us-west-2 -bucket-suffix mtrlz-dr2 -downloads-bucket downloads-dr2.mtrlz.dev -o Pulumi.dr2.yaml, which writes:",
 		"+ pulumi stack select --create dr2",
-		"+ pulumi config set --stack dr2 aws:region us-west-2",
-		"+ pulumi config set --stack dr2 ci-infra:bucketSuffix mtrlz-dr2",
-		"+ pulumi config set --stack dr2 ci-infra:manageGitHub false",
-		"+ pulumi config set --stack dr2 --path agentStacks.test.stackName buildkite-dr2",
 		"+ aws iam list-open-id-connect-providers",
 		"+ secrets_pulumi stack select --create dr2",
 		// Which secrets, and whose: the program's table (cmd/plan -secrets),
@@ -95,6 +107,7 @@ func TestDRRebuildDryRunTouchesNothing(t *testing.T) {
 	} {
 		assert.Contains(t, out, want)
 	}
+	assert.NotContains(t, out, "pulumi config set --stack dr2 aws:region", "the places are the stack file's, written in Go")
 }
 
 // The full run, against the real CLI, moto and the fake cloud, is the

@@ -38,21 +38,11 @@ func (c *Config) Validate(project string) error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
 	}
 
-	if !regionPattern.MatchString(c.Region) {
-		bad("aws:region", "%q is not an AWS region such as us-east-1", c.Region)
-	} else if !slices.Contains(cost.Regions(), c.Region) {
-		bad("aws:region", "%q has no prices in internal/cost/prices.csv (have %s); add them to use it", c.Region, strings.Join(cost.Regions(), ", "))
+	if err := checkRegion(c.Region); err != nil {
+		bad("aws:region", "%v", err)
 	}
-
-	switch {
-	case !bucketSuffixPattern.MatchString(c.BucketSuffix):
-		bad("bucketSuffix", "%q must be lowercase letters, digits and inner hyphens: no capitals (S3 refuses them) and no dots (a dotted bucket name breaks TLS for virtual-hosted S3 requests, which is how the agents fetch)", c.BucketSuffix)
-	default:
-		for _, name := range []string{c.ConfigBucketName(), c.SecretsBucketName(), c.SecretsLogBucketName()} {
-			if err := bucket.ValidateName(name); err != nil {
-				bad("bucketSuffix", "%v", err)
-			}
-		}
+	for _, err := range c.checkBucketSuffix() {
+		bad("bucketSuffix", "%v", err)
 	}
 
 	if err := agentstack.ValidatePolicyName(c.AgentPolicyName); err != nil {
@@ -144,6 +134,32 @@ func (c *Config) Validate(project string) error {
 		return configError(errs)
 	}
 	return nil
+}
+
+// checkRegion is the rule of aws:region: a region, with prices.
+func checkRegion(region string) error {
+	if !regionPattern.MatchString(region) {
+		return fmt.Errorf("%q is not an AWS region such as us-east-1", region)
+	}
+	if !slices.Contains(cost.Regions(), region) {
+		return fmt.Errorf("%q has no prices in internal/cost/prices.csv (have %s); add them to use it", region, strings.Join(cost.Regions(), ", "))
+	}
+	return nil
+}
+
+// checkBucketSuffix is the rule of bucketSuffix: a suffix that makes
+// valid names of every bucket it names.
+func (c *Config) checkBucketSuffix() []error {
+	if !bucketSuffixPattern.MatchString(c.BucketSuffix) {
+		return []error{fmt.Errorf("%q must be lowercase letters, digits and inner hyphens: no capitals (S3 refuses them) and no dots (a dotted bucket name breaks TLS for virtual-hosted S3 requests, which is how the agents fetch)", c.BucketSuffix)}
+	}
+	var errs []error
+	for _, name := range []string{c.ConfigBucketName(), c.SecretsBucketName(), c.SecretsLogBucketName()} {
+		if err := bucket.ValidateName(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {

@@ -44,6 +44,7 @@ func TestDRRebuildEndToEnd(t *testing.T) {
 		stackFile := p.MustRead(t, "Pulumi.rebuilt.yaml")
 		assert.Contains(t, stackFile, "ci-infra:repositories:", "prod's config is copied")
 		assert.Contains(t, stackFile, "stackName: buildkite-rebuilt")
+		assert.NotContains(t, stackFile, "downloadsDomain", "the alias stays with the stack that holds it")
 		assert.NotContains(t, stackFile, "manageOidcProvider", "a fresh account gets its own OIDC provider")
 		assert.NotContains(t, stackFile, "secure:", "the main stack holds no secret")
 		secretsFile := p.MustRead(t, filepath.Join("secrets", "Pulumi.rebuilt.yaml"))
