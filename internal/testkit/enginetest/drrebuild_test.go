@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // dr-rebuild's answers on stdin, in its order: the agent token, the deploy
@@ -44,7 +45,10 @@ func TestDRRebuildEndToEnd(t *testing.T) {
 		stackFile := p.MustRead(t, "Pulumi.rebuilt.yaml")
 		assert.Contains(t, stackFile, "ci-infra:repositories:", "prod's config is copied")
 		assert.Contains(t, stackFile, "stackName: buildkite-rebuilt")
-		assert.NotContains(t, stackFile, "downloadsDomain", "the alias stays with the stack that holds it")
+		var rebuilt struct{ Config map[string]any }
+		require.NoError(t, yaml.Unmarshal([]byte(stackFile), &rebuilt))
+		assert.NotContains(t, rebuilt.Config, "ci-infra:downloadsDomain", "the alias stays with the stack that holds it")
+		assert.Equal(t, "internal.mtrlz.dev", rebuilt.Config["ci-infra:internalZoneName"], "what is not placed is prod's")
 		assert.NotContains(t, stackFile, "manageOidcProvider", "a fresh account gets its own OIDC provider")
 		assert.NotContains(t, stackFile, "secure:", "the main stack holds no secret")
 		secretsFile := p.MustRead(t, filepath.Join("secrets", "Pulumi.rebuilt.yaml"))
