@@ -75,7 +75,7 @@ func prodAgentStacks(t *testing.T) stacks.AgentStacks {
 		require.NoError(t, err)
 		value = string(encoded)
 	}
-	s, err := stacks.ParseAgentStacks(value)
+	s, err := stacks.ParseAgentStacks("ci-infra:agentStacks", value)
 	require.NoError(t, err)
 	return s
 }

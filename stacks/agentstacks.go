@@ -384,14 +384,17 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// ParseAgentStacks reads a value of ci-infra:agentStacks (JSON, as the CLI
-// passes it) onto the defaults, as the program does.
-func ParseAgentStacks(raw string) (AgentStacks, error) {
+// ParseAgentStacks reads a value of the config key (JSON, as the CLI
+// passes it; empty when unset) onto the defaults: the program's one
+// reader of agentStacks. On error it returns what it could read, the
+// rest defaults, and a *ConfigError whose problems name their paths
+// below key.
+func ParseAgentStacks(key, raw string) (AgentStacks, error) {
 	s := DefaultAgentStacks()
 	if raw == "" {
 		return s, nil
 	}
-	if errs := decodeOnto("agentStacks", raw, &s); len(errs) > 0 {
+	if errs := decodeOnto(key, raw, &s); len(errs) > 0 {
 		return s, configError(errs)
 	}
 	return s, nil

@@ -180,7 +180,7 @@ func setHint(key string, secret bool) string {
 // Every problem is reported at once, each naming its full key, before any
 // resource is registered.
 func LoadConfig(ctx *pulumi.Context, keys []string) (*Config, error) {
-	c := Config{AgentStacks: DefaultAgentStacks()}
+	var c Config
 	v := reflect.ValueOf(&c).Elem()
 	problems := UndeclaredKeys(ctx.Project(), keys)
 	unreadable := map[string]bool{}
@@ -250,15 +250,13 @@ func readField(ctx *pulumi.Context, f Field, dst reflect.Value) error {
 	}
 	switch dst.Interface().(type) {
 	case AgentStacks:
-		// Decoded onto the defaults already in dst: a stack sets only the
-		// fields it changes. Each problem names its own path.
-		raw, err := config.Try(ctx, f.Key)
-		if err != nil {
-			return err
-		}
-		if errs := decodeOnto(fullKey(ctx, f.Key), raw, dst.Addr().Interface()); len(errs) > 0 {
-			return configError(errs)
-		}
+		// Decoded onto the defaults: a stack sets only the fields it
+		// changes. Each problem names its own path; what could not be read
+		// keeps its default, so that validation reports the rest once.
+		raw, _ := ctx.GetConfig(fullKey(ctx, f.Key))
+		stacks, err := ParseAgentStacks(fullKey(ctx, f.Key), raw)
+		dst.Set(reflect.ValueOf(stacks))
+		return err
 	case string:
 		s, err := config.Try(ctx, f.Key)
 		if err != nil {

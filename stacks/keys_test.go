@@ -62,3 +62,25 @@ func TestEveryMovedKeyNamesAField(t *testing.T) {
 	}
 	assert.Len(t, movedKeys, 25, "the flat keys of the agent stacks before agentStacks")
 }
+
+// objectPaths lists every leaf of a config object's type by its path
+// below the key ("test.maxSize", "builders.burst.workingHours.start"):
+// what a stack may set with `pulumi config set --path`.
+func objectPaths(t reflect.Type) []string {
+	var paths []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := jsonName(f)
+		if name == "" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			for _, sub := range objectPaths(f.Type) {
+				paths = append(paths, name+"."+sub)
+			}
+			continue
+		}
+		paths = append(paths, name)
+	}
+	return paths
+}

@@ -61,10 +61,6 @@ var notRebuilt = map[string]string{
 	"ci-infra:adopt":                      "it names the lost stack's resources",
 }
 
-// NotRebuilt are the keys a rebuild leaves out, with why: what
-// scripts/dr-rebuild tells the operator.
-func NotRebuilt() map[string]string { return notRebuilt }
-
 // StackFile is the rebuild's Pulumi.<stack>.yaml, from the file of the
 // stack it is rebuilt from (from) and that stack's config with every
 // default resolved (effective, as plan.LoadOptions gives it): every key
@@ -102,11 +98,9 @@ func (r Rebuild) StackFile(from []byte, effective map[string]string) ([]byte, er
 		}
 		values[key] = &node
 	}
-	set("aws:region", r.Region)
-	set("ci-infra:bucketSuffix", r.BucketSuffix)
-	set("ci-infra:downloadsBucketName", r.DownloadsBucket)
-	set("ci-infra:manageGitHub", false)
-	set("ci-infra:agentPolicyName", label.Name(effective["ci-infra:agentPolicyName"], r.Stack))
+	for _, p := range r.placed(effective) {
+		set(p.key, p.value)
+	}
 	var fromStacks any
 	if n := values["ci-infra:agentStacks"]; n != nil {
 		errs = append(errs, n.Decode(&fromStacks))
@@ -140,10 +134,30 @@ func (r Rebuild) StackFile(from []byte, effective map[string]string) ([]byte, er
 	return []byte(b.String()), enc.Close()
 }
 
+// placement is a key a rebuild sets, and its value.
+type placement struct {
+	key   string
+	value any
+}
+
+// placed are the keys a rebuild sets besides agentStacks: the region,
+// the new bucket names, the agent policy after the new stack (from the
+// lost stack's effective config), and GitHub left with the stack that
+// manages it. Mismatches compares an existing file on these keys.
+func (r Rebuild) placed(effective map[string]string) []placement {
+	return []placement{
+		{"aws:region", r.Region},
+		{"ci-infra:bucketSuffix", r.BucketSuffix},
+		{"ci-infra:downloadsBucketName", r.DownloadsBucket},
+		{"ci-infra:manageGitHub", false},
+		{"ci-infra:agentPolicyName", label.Name(effective["ci-infra:agentPolicyName"], r.Stack)},
+	}
+}
+
 // agentStacks is the lost stack's agentStacks (as its file has it) with
 // each CloudFormation stack named after the new stack.
 func (r Rebuild) agentStacks(fromFile any, effective string) (map[string]any, error) {
-	current, err := ParseAgentStacks(effective)
+	current, err := ParseAgentStacks("ci-infra:agentStacks", effective)
 	if err != nil {
 		return nil, fmt.Errorf("Pulumi.%s.yaml: %w", r.From, err)
 	}
@@ -206,7 +220,7 @@ func (r Rebuild) Mismatches(existing, written []byte) ([]string, error) {
 			}
 			raw = string(encoded)
 		}
-		stacks, err := ParseAgentStacks(raw)
+		stacks, err := ParseAgentStacks("ci-infra:agentStacks", raw)
 		return doc.Config, stacks, err
 	}
 	have, haveStacks, err := read(existing)
@@ -218,8 +232,8 @@ func (r Rebuild) Mismatches(existing, written []byte) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for _, key := range []string{"aws:region", "ci-infra:bucketSuffix", "ci-infra:downloadsBucketName", "ci-infra:manageGitHub", "ci-infra:agentPolicyName"} {
-		if fmt.Sprint(have[key]) != fmt.Sprint(want[key]) {
+	for _, p := range r.placed(nil) {
+		if key := p.key; fmt.Sprint(have[key]) != fmt.Sprint(want[key]) {
 			out = append(out, fmt.Sprintf("%s: the file has %v, the rebuild %v", key, have[key], want[key]))
 		}
 	}
